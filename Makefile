@@ -12,10 +12,13 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1
 AGENTS   := $(notdir $(wildcard cmd/*))
 OCFDIR   ?= /usr/lib/ocf/resource.d/hanet
 GO       ?= go
+SHELL    := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+TESTSUM  := $(GO) run ./tests/tools/testsum
 GOFLAGS_BUILD := -trimpath -ldflags '-s -w -X $(MODULE)/pkg/version.Version=$(VERSION)'
 export CGO_ENABLED := 0
 
-.PHONY: all build install metadata check test test-unit test-root test-vm test-cluster demo bench clean
+.PHONY: all build install metadata docs deps check test test-go test-vm test-cluster demo bench clean
 
 all: build
 
@@ -38,19 +41,25 @@ metadata: build
 	  OCF_RA_VERSION_MAJOR=1 OCF_RA_VERSION_MINOR=1 bin/$$a meta-data > metadata/$$a-1.1.xml; \
 	done
 
+# Debian packages for tests, demo and benchmarks (installed when missing).
+deps:
+	tests/deps
+
+# README parameter tables from the agents' tables.
+docs:
+	$(GO) run ./tests/tools/readme
+
 # Static checks CI runs first.
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+	$(GO) run ./tests/tools/readme -check
 
-# Unit tests and root tests in network namespaces (the host kernel).
-test-unit:
-	$(GO) test -count=1 ./...
-
-# Black-box tests of the built binaries: netns, ocf-tester, benchmarks' sanity.
-test-root: build
-	HANET_BIN=$(CURDIR)/bin $(GO) test -count=1 -tags integration -timeout 20m ./tests/...
+# Unit tests, and root tests in network namespaces on the host kernel
+# (agents run as built binaries, ocf-tester).
+test-go: build
+	HANET_BIN=$(CURDIR)/bin $(GO) test -json -count=1 -timeout 20m ./... | $(TESTSUM)
 
 # The bonding driver in a qemu guest booted from Debian's kernel.
 test-vm:
@@ -60,12 +69,12 @@ test-vm:
 test-cluster: build
 	HANET_BIN=$(CURDIR)/bin tests/cluster/test
 
-test: check build test-unit test-root test-vm test-cluster
+test: deps check build test-go test-vm test-cluster
 
-demo: build
+demo: deps build
 	HANET_BIN=$(CURDIR)/bin tests/cluster/demo
 
-bench: build
+bench: deps build
 	HANET_BIN=$(CURDIR)/bin tests/bench/run
 
 clean:

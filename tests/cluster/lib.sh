@@ -532,11 +532,11 @@ lab_up() {
     HANET_BIN=$(cd "$HANET_BIN" 2>/dev/null && pwd) || { lab_die "HANET_BIN is not a directory"; return 1; }
     export HANET_BIN
   fi
-  t0=$(lab_now)
   if [ -e "$LAB_DIR" ] || ip netns list 2>/dev/null | grep -q "^$LAB_NS-"; then
     lab_say "previous lab found: tearing it down"
     lab_down
   fi
+  t0=$(lab_now)
   for ((i = 1; i <= count; i++)); do nodes+=("n$i"); done
   mkdir -p "$LAB_DIR"/{nodes,client,fence/req,fence/done,fence/state,graft-sbin,graft-ocf/hanet} ||
     return 1
