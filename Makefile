@@ -3,7 +3,7 @@
 #   make              build static agents into bin/
 #   make install      install into $(DESTDIR)$(OCFDIR)
 #   make metadata     regenerate metadata/<agent>.xml (OCF 1.0) and <agent>-1.1.xml
-#   make test         every test: unit, root/netns, qemu bonding guest, cluster
+#   make test         every test: unit, root/netns, qemu bonding guest, cluster (as root)
 #   make demo         a 3-node lab cluster with a failover, as root
 #   make bench        side-by-side benchmarks against the reference agents
 
@@ -18,7 +18,7 @@ TESTSUM  := $(GO) run ./tests/tools/testsum
 GOFLAGS_BUILD := -trimpath -ldflags '-s -w -X $(MODULE)/pkg/version.Version=$(VERSION)'
 export CGO_ENABLED := 0
 
-.PHONY: all build install metadata docs deps check test test-go test-vm test-cluster demo bench clean
+.PHONY: all build install metadata docs deps check test test-go test-cluster demo bench clean
 
 all: build
 
@@ -56,20 +56,17 @@ check:
 	$(GO) mod tidy -diff
 	$(GO) run ./tests/tools/readme -check
 
-# Unit tests, and root tests in network namespaces on the host kernel
-# (agents run as built binaries, ocf-tester).
+# Unit tests; root tests in network namespaces on the host kernel (agents
+# run as built binaries, ocf-tester); and the guest suites (files tagged
+# vmtest), which testutil.RunGuestSuite boots in the qemu bonding lab.
 test-go: build
 	HANET_BIN=$(CURDIR)/bin $(GO) test -json -count=1 -timeout 20m ./... | $(TESTSUM)
-
-# The bonding driver in a qemu guest booted from Debian's kernel.
-test-vm:
-	tests/vm/test
 
 # A real Pacemaker cluster in namespaces.
 test-cluster: build
 	HANET_BIN=$(CURDIR)/bin tests/cluster/test
 
-test: deps check build test-go test-vm test-cluster
+test: deps check build test-go test-cluster
 
 demo: deps build
 	HANET_BIN=$(CURDIR)/bin tests/cluster/demo

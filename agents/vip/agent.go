@@ -11,12 +11,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/hanet/hanet/pkg/garp"
 	"github.com/hanet/hanet/pkg/netif"
@@ -45,6 +44,19 @@ type record struct {
 	Label  string `json:"label,omitempty"`
 }
 
+// State file suffixes, next to the record (suffix "").
+const (
+	suffixPid = ".garp.pid" // pid of the background announcer
+	suffixErr = ".garp.err" // its errors, relayed by the next monitor
+)
+
+// probeTimeout bounds the RFC 5227 probe of run_arping; monitorProbeTimeout
+// the OCF_CHECK_LEVEL 10 duplicate check.
+const (
+	probeTimeout        = time.Second
+	monitorProbeTimeout = 500 * time.Millisecond
+)
+
 func statePath(c *ocf.Call, ip netip.Addr, suffix string) string {
 	return c.State.Path("vip", ip.String(), suffix)
 }
@@ -61,42 +73,95 @@ func open() (*netif.Handle, error) {
 	return h, nil
 }
 
-// kernelErr maps a kernel failure to an exit code: missing privilege is 4,
-// anything else 1.
+// kernelErr maps a kernel failure to an exit code: a missing privilege
+// (EPERM, or EACCES when not root) is 4, IPv6 disabled on the interface
+// (EACCES as root) is 5, anything else 1.
 func kernelErr(err error, what string) error {
-	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+	switch {
+	case errors.Is(err, syscall.EPERM) || (errors.Is(err, os.ErrPermission) && os.Geteuid() != 0):
 		return ocf.Wrap(ocf.ErrPerm, err, what+" (needs root: CAP_NET_ADMIN, CAP_NET_RAW)")
+	case errors.Is(err, syscall.EACCES):
+		return ocf.Wrap(ocf.ErrInstalled, err, what+" (IPv6 disabled on the interface?)")
 	}
 	return ocf.Wrap(ocf.ErrGeneric, err, what)
 }
 
-// placement is where the address goes: the interface and the prefix, from
-// the parameters or from the routing table.
-func placement(h *netif.Handle, cfg *Config) (netlink.Link, int, error) {
-	var link netlink.Link
-	if cfg.NIC != "" {
-		l, err := h.LinkByName(cfg.NIC)
-		if errors.Is(err, netif.ErrLinkNotFound) {
-			return nil, 0, ocf.Errorf(ocf.ErrArgs, "nic %s does not exist on this node", cfg.NIC)
-		}
-		if err != nil {
-			return nil, 0, kernelErr(err, "look up nic "+cfg.NIC)
-		}
-		link = l
-		if cfg.Prefix >= 0 {
-			return link, cfg.Prefix, nil
+// family returns the netlink address family of ip.
+func family(ip netip.Addr) int {
+	if ip.Is4() {
+		return netlink.FAMILY_V4
+	}
+	return netlink.FAMILY_V6
+}
+
+// findAddr finds ip among the addresses of link, or of every link when link
+// is nil. Absent, the error wraps netif.ErrAddrNotFound.
+func findAddr(h *netif.Handle, ip netip.Addr, link netlink.Link) (netlink.Link, *netlink.Addr, error) {
+	if link == nil {
+		return h.FindAddr(ip)
+	}
+	addrs, err := h.Addrs(link, family(ip))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range addrs {
+		if got, ok := netip.AddrFromSlice(addrs[i].IP); ok && got.Unmap() == ip {
+			return link, &addrs[i], nil
 		}
 	}
-	r, err := h.RouteFor(cfg.IP, cfg.NIC)
-	if errors.Is(err, netif.ErrNoRoute) {
-		what := "interface and prefix"
-		if cfg.NIC != "" {
-			what = "prefix on " + cfg.NIC
-		}
-		return nil, 0, ocf.Errorf(ocf.ErrArgs, "no route on this node contains %s: cannot find the %s (set nic and cidr_netmask)", cfg.IP, what)
+	return nil, nil, fmt.Errorf("find address %s on %s: %w", ip, link.Attrs().Name, netif.ErrAddrNotFound)
+}
+
+// nicLink resolves the nic parameter (a kernel or alternative name). Absent
+// on this node, the error wraps netif.ErrLinkNotFound and carries ErrArgs.
+func nicLink(h *netif.Handle, nic string) (netlink.Link, error) {
+	l, err := h.LinkByName(nic)
+	if errors.Is(err, netif.ErrLinkNotFound) {
+		return nil, ocf.Wrap(ocf.ErrArgs, err, "nic "+nic+" does not exist on this node")
 	}
 	if err != nil {
-		return nil, 0, kernelErr(err, "route lookup")
+		return nil, kernelErr(err, "look up nic "+nic)
+	}
+	return l, nil
+}
+
+// loopbackPrefix is the prefix of an IPv4 loopback VIP without
+// cidr_netmask: that of the local table's 127.0.0.0/8, as IPaddr2's findif.
+const loopbackPrefix = 8
+
+// placement is where the address goes: the interface and the prefix, from
+// the parameters or from the routing table (longest prefix, then lowest
+// metric; see netif.BestRoute). link is the resolved nic, or nil when nic is
+// unset.
+func placement(h *netif.Handle, cfg *Config, link netlink.Link) (netlink.Link, int, error) {
+	if link != nil && cfg.Prefix >= 0 {
+		return link, cfg.Prefix, nil
+	}
+	r, err := h.RouteFor(cfg.IP, cfg.NIC)
+	if errors.Is(err, netif.ErrNoRoute) && cfg.IP.Is4() && cfg.IP.IsLoopback() {
+		// 127.0.0.0/8 lives in the local table, which findif reads for 127.*.
+		if link == nil {
+			if link, err = nicLink(h, "lo"); err != nil {
+				return nil, 0, err
+			}
+		}
+		prefix := cfg.Prefix
+		if prefix < 0 {
+			prefix = loopbackPrefix
+		}
+		return link, prefix, nil
+	}
+	if errors.Is(err, netif.ErrLinkNotFound) {
+		return nil, 0, ocf.Errorf(ocf.ErrArgs, "nic %s does not exist on this node", cfg.NIC)
+	}
+	if errors.Is(err, netif.ErrNoRoute) {
+		if cfg.NIC != "" {
+			return nil, 0, ocf.Errorf(ocf.ErrArgs, "no route on %s contains %s: cannot find the prefix (set cidr_netmask)", cfg.NIC, cfg.IP)
+		}
+		return nil, 0, ocf.Errorf(ocf.ErrArgs, "no route on this node contains %s: cannot find the interface and prefix (set nic and cidr_netmask)", cfg.IP)
+	}
+	if err != nil {
+		return nil, 0, kernelErr(err, "route lookup for "+cfg.IP.String())
 	}
 	prefix := cfg.Prefix
 	if prefix < 0 {
@@ -109,7 +174,8 @@ func placement(h *netif.Handle, cfg *Config) (netlink.Link, int, error) {
 }
 
 // Validate checks the parameters; at OCF_CHECK_LEVEL 10 it also checks that
-// this node can place the address.
+// this node can place the address (nic present, a route for the address
+// when nic or cidr_netmask is unset, the label fits).
 func (Agent) Validate(ctx context.Context, c *ocf.Call) error {
 	cfg, err := config(c)
 	if err != nil {
@@ -123,13 +189,26 @@ func (Agent) Validate(ctx context.Context, c *ocf.Call) error {
 		return err
 	}
 	defer h.Close()
-	_, _, err = placement(h, cfg)
-	return err
+	var link netlink.Link
+	if cfg.NIC != "" {
+		if link, err = nicLink(h, cfg.NIC); err != nil {
+			return err
+		}
+	}
+	link, _, err = placement(h, cfg, link)
+	if err != nil {
+		return err
+	}
+	if _, err := netif.AddrLabel(link.Attrs().Name, cfg.Label); err != nil {
+		return ocf.Errorf(ocf.ErrArgs, "iflabel on this node: %v", err)
+	}
+	return nil
 }
 
 // Start adds the address, waits for IPv6 duplicate address detection and
 // for the link, and announces the address. It is idempotent and leaves
-// nothing behind when it fails.
+// nothing behind when it fails: the address it added is removed and an
+// interface it set up is set down again.
 func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 	cfg, err := config(c)
 	if err != nil {
@@ -146,7 +225,28 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 	}
 	defer h.Close()
 
-	link, prefix, err := placement(h, cfg)
+	var link netlink.Link
+	if cfg.NIC != "" {
+		if link, err = nicLink(h, cfg.NIC); err != nil {
+			return err
+		}
+	}
+	var lookIn netlink.Link // a link-local address is only looked for on nic
+	if cfg.IP.Is6() && cfg.IP.IsLinkLocalUnicast() {
+		lookIn = link
+	}
+
+	// Already there? (Find, do not re-derive: a route lookup may now be
+	// answered by the address itself.)
+	cur, addr, ferr := findAddr(h, cfg.IP, lookIn)
+	switch {
+	case ferr == nil:
+		return a.adopt(ctx, c, h, cfg, link, cur, addr)
+	case !errors.Is(ferr, netif.ErrAddrNotFound):
+		return kernelErr(ferr, "look for "+cfg.IP.String())
+	}
+
+	link, prefix, err := placement(h, cfg, link)
 	if err != nil {
 		return err
 	}
@@ -156,38 +256,24 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 		return ocf.Errorf(ocf.ErrArgs, "iflabel on this node: %v", err)
 	}
 
-	// Already there?
-	cur, addr, err := h.FindAddr(cfg.IP)
-	switch {
-	case err == nil && cur.Attrs().Index == link.Attrs().Index && addr.IPNet != nil:
-		if ones, _ := addr.Mask.Size(); ones == prefix {
-			c.Log.Infof("%s/%d is already on %s", cfg.IP, prefix, name)
-			return a.save(c, cfg, name, prefix, label)
-		}
-		got, _ := addr.Mask.Size()
-		return ocf.Errorf(ocf.ErrGeneric, "%s is already on %s with prefix /%d, not /%d: remove it first", cfg.IP, name, got, prefix)
-	case err == nil:
-		return ocf.Errorf(ocf.ErrGeneric, "%s is already configured on %s, not on %s", cfg.IP, cur.Attrs().Name, name)
-	case !errors.Is(err, netif.ErrAddrNotFound):
-		return kernelErr(err, "look for "+cfg.IP.String())
-	}
-
-	if cfg.RunARPing && cfg.Is4() {
-		ifi, ierr := net.InterfaceByIndex(link.Attrs().Index)
-		if ierr != nil {
-			return kernelErr(ierr, "interface "+name)
-		}
+	// Bring the interface up; set it down again if start fails.
+	if link.Attrs().Flags&net.FlagUp == 0 {
 		if err := h.SetUp(link); err != nil {
 			return kernelErr(err, "set "+name+" up")
 		}
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		owner, found, perr := garp.Probe(pctx, ifi, cfg.IP, time.Second)
-		cancel()
-		if perr != nil && !errors.Is(perr, context.DeadlineExceeded) {
-			return kernelErr(perr, "duplicate address probe for "+cfg.IP.String())
-		}
-		if found {
-			return ocf.Errorf(ocf.ErrGeneric, "%s is in use by %s on %s: refusing to take it over", cfg.IP, owner, name)
+		c.Log.Infof("set %s up", name)
+		defer func() {
+			if err != nil {
+				if derr := h.Netlink().LinkSetDown(link); derr != nil {
+					c.Log.Errorf("rollback: set %s down: %v", name, derr)
+				}
+			}
+		}()
+	}
+
+	if cfg.RunARPing && cfg.Is4() && announces(link) {
+		if err := a.duplicateCheck(ctx, c, h, cfg, name); err != nil {
+			return err
 		}
 	}
 
@@ -199,42 +285,127 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 		NoPrefixRoute: cfg.NoPrefixRoute,
 		PreferredLft:  cfg.PreferredLft,
 	}
-	if err := h.SetUp(link); err != nil {
-		return kernelErr(err, "set "+name+" up")
-	}
-	if err := h.AddrReplace(link, pfx, opts); err != nil {
-		return kernelErr(err, fmt.Sprintf("add %s to %s", pfx, name))
-	}
+	// The address was absent: whatever of it exists after a failure is ours.
 	defer func() {
 		if err != nil {
-			if derr := h.AddrDel(link, pfx); derr != nil {
+			if derr := h.AddrDel(link, pfx); derr != nil && !errors.Is(derr, netif.ErrAddrNotFound) {
 				c.Log.Errorf("rollback: remove %s from %s: %v", pfx, name, derr)
 			}
 			_ = c.State.Remove(statePath(c, cfg.IP, ""))
 		}
 	}()
+	if err := h.AddrReplace(link, pfx, opts); err != nil {
+		return kernelErr(err, fmt.Sprintf("add %s to %s", pfx, name))
+	}
+	c.Log.Infof("added %s to %s", pfx, name)
 
 	if cfg.IP.Is6() && !cfg.NoDAD {
+		// DAD runs only once the link has carrier.
+		if err := waitUp(ctx, h, name); err != nil {
+			return err
+		}
 		if err := h.WaitDAD(ctx, link, cfg.IP); err != nil {
 			if errors.Is(err, netif.ErrDADFailed) {
 				return ocf.Errorf(ocf.ErrGeneric, "%s failed duplicate address detection on %s: another host has it", cfg.IP, name)
 			}
-			return ocf.Wrap(ocf.ErrGeneric, err, "duplicate address detection for "+cfg.IP.String())
+			return ocf.Wrap(ocf.ErrGeneric, err, "duplicate address detection")
 		}
 	}
-	if err := a.save(c, cfg, name, prefix, label); err != nil {
+	if err := save(c, cfg, name, prefix, label); err != nil {
 		return err
 	}
-	if cfg.ARPCount == 0 {
+	if cfg.ARPCount > 0 && announces(link) {
+		if err := waitUp(ctx, h, name); err != nil {
+			return err
+		}
+		return announceStart(ctx, c, cfg, link)
+	}
+	return nil
+}
+
+// adopt handles a start that finds the address configured already: success
+// when it is where the parameters (or the last start) put it, with their
+// prefix, and usable.
+func (Agent) adopt(ctx context.Context, c *ocf.Call, h *netif.Handle, cfg *Config, link, cur netlink.Link, addr *netlink.Addr) error {
+	name := cur.Attrs().Name
+	var rec record
+	hasRec := c.State.Load(statePath(c, cfg.IP, ""), &rec) == nil
+	switch {
+	case link != nil && cur.Attrs().Index != link.Attrs().Index:
+		return ocf.Errorf(ocf.ErrGeneric, "%s is already configured on %s, not on %s: remove it first", cfg.IP, name, cfg.NIC)
+	case link == nil && hasRec && rec.NIC != name:
+		return ocf.Errorf(ocf.ErrGeneric, "%s is already configured on %s, not on %s where it was started: remove it first", cfg.IP, name, rec.NIC)
+	}
+	ones, _ := addr.Mask.Size()
+	want := cfg.Prefix
+	if want < 0 && hasRec && rec.NIC == name {
+		want = rec.Prefix
+	}
+	if want >= 0 && ones != want {
+		return ocf.Errorf(ocf.ErrGeneric, "%s is already on %s with prefix /%d, not /%d: remove it first", cfg.IP, name, ones, want)
+	}
+	if addr.Flags&unix.IFA_F_DADFAILED != 0 {
+		pfx := netip.PrefixFrom(cfg.IP, ones)
+		if err := h.AddrDel(cur, pfx); err != nil && !errors.Is(err, netif.ErrAddrNotFound) {
+			c.Log.Errorf("remove %s (dadfailed) from %s: %v", pfx, name, err)
+		}
+		return ocf.Errorf(ocf.ErrGeneric, "%s failed duplicate address detection on %s: another host has it", cfg.IP, name)
+	}
+	if addr.Flags&unix.IFA_F_TENTATIVE != 0 {
+		if err := h.WaitDAD(ctx, cur, cfg.IP); err != nil {
+			if errors.Is(err, netif.ErrDADFailed) {
+				return ocf.Errorf(ocf.ErrGeneric, "%s failed duplicate address detection on %s: another host has it", cfg.IP, name)
+			}
+			return ocf.Wrap(ocf.ErrGeneric, err, "duplicate address detection")
+		}
+	}
+	c.Log.Infof("%s/%d is already on %s", cfg.IP, ones, name)
+	return save(c, cfg, name, ones, addr.Label)
+}
+
+// duplicateCheck is run_arping: an RFC 5227 probe for the address before
+// it is added; another owner fails the start.
+func (Agent) duplicateCheck(ctx context.Context, c *ocf.Call, h *netif.Handle, cfg *Config, name string) error {
+	if err := waitUp(ctx, h, name); err != nil {
+		return err
+	}
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return kernelErr(err, "interface "+name)
+	}
+	owner, found, err := garp.Probe(ctx, ifi, cfg.IP, probeTimeout)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ocf.Wrap(ocf.ErrGeneric, err, "duplicate address probe")
+		}
+		return kernelErr(err, "duplicate address probe")
+	}
+	if found {
+		return ocf.Errorf(ocf.ErrGeneric, "%s is in use by %s on %s (run_arping): refusing to take it over", cfg.IP, owner, name)
+	}
+	c.Log.Debugf("run_arping: no other host answers for %s on %s", cfg.IP, name)
+	return nil
+}
+
+// waitUp waits, within ctx, until link name is up with carrier.
+func waitUp(ctx context.Context, h *netif.Handle, name string) error {
+	if l, err := h.LinkByName(name); err == nil && netif.IsUp(l) {
 		return nil
 	}
 	if _, err := h.WaitOperUp(ctx, name); err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "%s has no carrier (no active link or slave) within the start timeout: %v", name, err)
+		return ocf.Wrap(ocf.ErrGeneric, err, name+" has no carrier (no active link or slave) within the start timeout")
 	}
-	return announceStart(ctx, c, cfg, name)
+	return nil
 }
 
-func (Agent) save(c *ocf.Call, cfg *Config, nic string, prefix int, label string) error {
+// announces reports whether addresses on link are announced: only
+// Ethernet-like links (a 6-byte MAC) that are not loopback.
+func announces(link netlink.Link) bool {
+	a := link.Attrs()
+	return a.Flags&net.FlagLoopback == 0 && len(a.HardwareAddr) == 6
+}
+
+func save(c *ocf.Call, cfg *Config, nic string, prefix int, label string) error {
 	rec := record{IP: cfg.IP.String(), NIC: nic, Prefix: prefix, Label: label}
 	if err := c.State.Save(statePath(c, cfg.IP, ""), rec); err != nil {
 		return ocf.Wrap(ocf.ErrGeneric, err, "save state")
@@ -242,94 +413,9 @@ func (Agent) save(c *ocf.Call, cfg *Config, nic string, prefix int, label string
 	return nil
 }
 
-// announceStart sends the start burst: the first round in the foreground,
-// the rest from a detached child when arp_bg is set.
-func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, nic string) error {
-	ifi, err := net.InterfaceByName(nic)
-	if err != nil {
-		return kernelErr(err, "interface "+nic)
-	}
-	s, err := garp.Open(ifi, cfg.IP)
-	if err != nil {
-		return kernelErr(err, "open announcer on "+nic)
-	}
-	defer s.Close()
-	rounds := cfg.ARPCount
-	if cfg.ARPBackground && rounds > 1 {
-		rounds = 1
-	}
-	if err := garp.Announce(ctx, s, rounds, cfg.ARPInterval); err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "announce %s on %s: %v", cfg.IP, nic, err)
-	}
-	if rounds == cfg.ARPCount {
-		return nil
-	}
-	pid, err := ocf.Spawn("garp", append(c.Params.Environ(),
-		"HANET_VIP_NIC="+nic,
-		"HANET_VIP_ROUNDS="+strconv.Itoa(cfg.ARPCount-1),
-		"OCF_RESOURCE_INSTANCE="+c.Instance,
-		"HA_RSCTMP="+c.State.Dir,
-	), "")
-	if err != nil {
-		c.Log.Warnf("background announcements: %v; sending them now", err)
-		return garp.Announce(ctx, s, cfg.ARPCount-1, cfg.ARPInterval)
-	}
-	_ = os.WriteFile(statePath(c, cfg.IP, ".garp.pid"), []byte(strconv.Itoa(pid)+"\n"), 0o600)
-	return nil
-}
-
-// Helper runs the hidden "__garp" action: the tail of the start burst, in
-// a detached child of start. Send errors go to the agent log.
-func (Agent) Helper(ctx context.Context, c *ocf.Call, name string) error {
-	if name != "garp" {
-		return ocf.Errorf(ocf.ErrUnimplemented, "no helper %q", name)
-	}
-	cfg, err := config(c)
-	if err != nil {
-		return err
-	}
-	pidFile := statePath(c, cfg.IP, ".garp.pid")
-	defer os.Remove(pidFile)
-	rounds, _ := strconv.Atoi(c.Getenv("HANET_VIP_ROUNDS"))
-	nic := c.Getenv("HANET_VIP_NIC")
-	ifi, err := net.InterfaceByName(nic)
-	if err != nil {
-		return err
-	}
-	s, err := garp.Open(ifi, cfg.IP)
-	if err != nil {
-		c.Log.Errorf("background announcements of %s on %s: %v", cfg.IP, nic, err)
-		return err
-	}
-	defer s.Close()
-	time.Sleep(cfg.ARPInterval)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rounds+1)*cfg.ARPInterval+5*time.Second)
-	defer cancel()
-	if err := garp.Announce(ctx, s, rounds, cfg.ARPInterval); err != nil {
-		c.Log.Errorf("background announcements of %s on %s: %v", cfg.IP, nic, err)
-		return err
-	}
-	return nil
-}
-
-// killBackground stops a background announcer of ip, if one runs.
-func killBackground(c *ocf.Call, ip netip.Addr) {
-	path := statePath(c, ip, ".garp.pid")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err == nil && pid > 1 {
-		if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmd), "__garp") {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	_ = os.Remove(path)
-}
-
-// Stop removes the address wherever it is and the state start left. It
-// succeeds when the address or its interface is already gone.
+// Stop removes the address wherever it is, stops a background announcer
+// and removes the state start left. It succeeds when the address or its
+// interface is already gone.
 func (Agent) Stop(ctx context.Context, c *ocf.Call) error {
 	cfg, err := config(c)
 	if err != nil {
@@ -347,32 +433,56 @@ func (Agent) Stop(ctx context.Context, c *ocf.Call) error {
 		return err
 	}
 	defer h.Close()
-	link, addr, err := h.FindAddr(cfg.IP)
-	switch {
-	case errors.Is(err, netif.ErrAddrNotFound):
-		c.Log.Infof("%s is not configured", cfg.IP)
-	case err != nil:
-		return kernelErr(err, "look for "+cfg.IP.String())
-	default:
+
+	var lookIn netlink.Link
+	if cfg.IP.Is6() && cfg.IP.IsLinkLocalUnicast() {
+		l, err := h.LinkByName(cfg.NIC)
+		switch {
+		case errors.Is(err, netif.ErrLinkNotFound):
+			c.Log.Infof("%s is gone: %s is not configured", cfg.NIC, cfg.IP)
+			return cleanState(c, cfg)
+		case err != nil:
+			return kernelErr(err, "look up nic "+cfg.NIC)
+		}
+		lookIn = l
+	}
+	// The same address may sit on several links; remove it everywhere.
+	for range 8 {
+		link, addr, err := findAddr(h, cfg.IP, lookIn)
+		if errors.Is(err, netif.ErrAddrNotFound) {
+			break
+		}
+		if err != nil {
+			return kernelErr(err, "look for "+cfg.IP.String())
+		}
 		ones, _ := addr.Mask.Size()
 		pfx := netip.PrefixFrom(cfg.IP, ones)
-		if err := h.AddrDel(link, pfx); err != nil {
-			if _, _, ferr := h.FindAddr(cfg.IP); !errors.Is(ferr, netif.ErrAddrNotFound) {
-				return kernelErr(err, fmt.Sprintf("remove %s from %s", pfx, link.Attrs().Name))
-			}
+		if err := h.AddrDel(link, pfx); err != nil && !errors.Is(err, netif.ErrAddrNotFound) {
+			return kernelErr(err, fmt.Sprintf("remove %s from %s", pfx, link.Attrs().Name))
 		}
 		c.Log.Infof("removed %s from %s", pfx, link.Attrs().Name)
+	}
+	if _, _, err := findAddr(h, cfg.IP, lookIn); !errors.Is(err, netif.ErrAddrNotFound) {
+		return ocf.Errorf(ocf.ErrGeneric, "%s is still configured after removing it", cfg.IP)
 	}
 	if cfg.FlushRoutes {
 		if err := netif.FlushRouteCache(cfg.IP); err != nil {
 			c.Log.Warnf("flush route cache: %v", err)
 		}
 	}
+	return cleanState(c, cfg)
+}
+
+func cleanState(c *ocf.Call, cfg *Config) error {
+	relayErrors(c, cfg.IP, true)
 	return c.State.Remove(statePath(c, cfg.IP, ""))
 }
 
 // Monitor reports whether the address is on the right interface with the
-// right prefix and that interface is up.
+// right prefix and that interface is up. A recurring monitor also relays
+// the errors of the background announcer, re-announces the address
+// (arp_count_refresh) and at OCF_CHECK_LEVEL 10 checks that no other host
+// answers for it.
 func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 	cfg, err := config(c)
 	if err != nil {
@@ -383,7 +493,23 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 		return err
 	}
 	defer h.Close()
-	link, addr, err := h.FindAddr(cfg.IP)
+
+	var want netlink.Link // the nic parameter, resolved
+	if cfg.NIC != "" {
+		l, err := h.LinkByName(cfg.NIC)
+		switch {
+		case errors.Is(err, netif.ErrLinkNotFound):
+			return ocf.Errorf(ocf.ErrNotRunning, "nic %s does not exist on this node", cfg.NIC)
+		case err != nil:
+			return kernelErr(err, "look up nic "+cfg.NIC)
+		}
+		want = l
+	}
+	var lookIn netlink.Link
+	if cfg.IP.Is6() && cfg.IP.IsLinkLocalUnicast() {
+		lookIn = want
+	}
+	link, addr, err := findAddr(h, cfg.IP, lookIn)
 	if errors.Is(err, netif.ErrAddrNotFound) {
 		return ocf.ErrNotRunning
 	}
@@ -393,20 +519,21 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 	name := link.Attrs().Name
 	var rec record
 	hasRec := c.State.Load(statePath(c, cfg.IP, ""), &rec) == nil
-	wantNIC, wantPrefix := cfg.NIC, cfg.Prefix
-	if hasRec {
-		if wantNIC == "" {
-			wantNIC = rec.NIC
-		}
-		if wantPrefix < 0 {
-			wantPrefix = rec.Prefix
-		}
+	switch {
+	case want != nil && link.Attrs().Index != want.Attrs().Index:
+		return ocf.Errorf(ocf.ErrNotRunning, "%s is on %s, not on %s", cfg.IP, name, cfg.NIC)
+	case want == nil && hasRec && rec.NIC != name:
+		return ocf.Errorf(ocf.ErrNotRunning, "%s is on %s, not on %s where it was started", cfg.IP, name, rec.NIC)
 	}
-	if wantNIC != "" && name != wantNIC {
-		return ocf.Errorf(ocf.ErrNotRunning, "%s is on %s, not on %s", cfg.IP, name, wantNIC)
+	wantPrefix := cfg.Prefix
+	if wantPrefix < 0 && hasRec {
+		wantPrefix = rec.Prefix
 	}
 	if ones, _ := addr.Mask.Size(); wantPrefix >= 0 && ones != wantPrefix {
 		return ocf.Errorf(ocf.ErrNotRunning, "%s has prefix /%d, not /%d", cfg.IP, ones, wantPrefix)
+	}
+	if addr.Flags&unix.IFA_F_DADFAILED != 0 {
+		return ocf.Errorf(ocf.ErrGeneric, "%s on %s failed duplicate address detection: another host has it", cfg.IP, name)
 	}
 	if cfg.CheckLinkStatus && !netif.IsUp(link) {
 		return ocf.Errorf(ocf.ErrNotRunning, "%s is on %s, but %s is down or has no carrier", cfg.IP, name, name)
@@ -414,13 +541,17 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 	if c.Probe {
 		return nil
 	}
+	relayErrors(c, cfg.IP, false)
+	if !announces(link) || (c.CheckLevel < 10 && cfg.ARPCountRefresh == 0) {
+		return nil
+	}
 	ifi, err := net.InterfaceByIndex(link.Attrs().Index)
 	if err != nil {
 		return kernelErr(err, "interface "+name)
 	}
 	if c.CheckLevel >= 10 {
-		owner, found, err := garp.Probe(ctx, ifi, cfg.IP, 500*time.Millisecond)
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		owner, found, err := garp.Probe(ctx, ifi, cfg.IP, monitorProbeTimeout)
+		if err != nil {
 			return kernelErr(err, "duplicate check for "+cfg.IP.String())
 		}
 		if found {
@@ -435,6 +566,8 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 		}
 		if err != nil {
 			c.Log.Warnf("refresh announcements of %s on %s: %v", cfg.IP, name, err)
+		} else {
+			c.Log.Debugf("re-announced %s on %s (%d rounds)", cfg.IP, name, cfg.ARPCountRefresh)
 		}
 	}
 	return nil
@@ -447,7 +580,8 @@ func (Agent) Reload(ctx context.Context, c *ocf.Call) error {
 	if _, err := config(c); err != nil {
 		return err
 	}
-	c.Log.Infof("reloaded: arp_count=%s arp_interval=%s arp_count_refresh=%s",
-		c.Params.String("arp_count"), c.Params.Duration("arp_interval"), c.Params.String("arp_count_refresh"))
+	c.Log.Infof("reloaded: arp_count=%s arp_interval=%s arp_count_refresh=%s arp_bg=%s run_arping=%s check_link_status=%s",
+		c.Params.String("arp_count"), c.Params.Duration("arp_interval"), c.Params.String("arp_count_refresh"),
+		c.Params.String("arp_bg"), c.Params.String("run_arping"), c.Params.String("check_link_status"))
 	return nil
 }

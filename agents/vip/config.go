@@ -45,6 +45,9 @@ func parseConfig(v *ocf.Values, warn func(string, ...any)) (*Config, error) {
 	ipText := strings.TrimSpace(v.String("ip"))
 	ip, err := netip.ParseAddr(ipText)
 	if err != nil {
+		if _, perr := netip.ParsePrefix(ipText); perr == nil {
+			return nil, ocf.Errorf(ocf.ErrConfigured, "ip %q: give the address alone and the prefix length in cidr_netmask", ipText)
+		}
 		return nil, ocf.Errorf(ocf.ErrConfigured, "ip %q is not an IPv4 or IPv6 address", ipText)
 	}
 	if ip.Zone() != "" {
@@ -59,6 +62,9 @@ func parseConfig(v *ocf.Values, warn func(string, ...any)) (*Config, error) {
 	nic := strings.TrimSpace(v.String("nic"))
 	label := strings.TrimSpace(v.String("iflabel"))
 	if base, l, ok := strings.Cut(nic, ":"); ok {
+		if base == "" || l == "" {
+			return nil, ocf.Errorf(ocf.ErrConfigured, "nic %q: want an interface name, or the deprecated form interface:label", nic)
+		}
 		warn("nic=%s: the nic:label form is deprecated, use iflabel", nic)
 		nic = base
 		if label == "" {
@@ -86,17 +92,19 @@ func parseConfig(v *ocf.Values, warn func(string, ...any)) (*Config, error) {
 	}
 	c.Label = label
 
-	mask := strings.TrimSpace(v.String("cidr_netmask"))
+	maskParam := "cidr_netmask"
+	mask := strings.TrimSpace(v.String(maskParam))
 	if mask == "" {
-		mask = strings.TrimSpace(v.String("netmask"))
+		maskParam = "netmask"
+		mask = strings.TrimSpace(v.String(maskParam))
 	}
 	if mask != "" {
 		n, err := parsePrefix(mask, ip)
 		if err != nil {
-			return nil, ocf.Errorf(ocf.ErrConfigured, "cidr_netmask %q: %v", mask, err)
+			return nil, ocf.Errorf(ocf.ErrConfigured, "%s %q: %v", maskParam, mask, err)
 		}
 		if strings.Contains(mask, ".") {
-			warn("cidr_netmask %s converted to prefix length %d", mask, n)
+			warn("%s %s converted to prefix length %d", maskParam, mask, n)
 		}
 		c.Prefix = n
 	}

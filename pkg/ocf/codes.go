@@ -11,15 +11,27 @@ type ExitCode int
 
 // The OCF exit codes (OCF RA API 1.1 and Pacemaker's OCF_DEGRADED).
 const (
-	Success          ExitCode = 0   // done; monitor: running
-	ErrGeneric       ExitCode = 1   // runtime failure; monitor: broken or unsure
-	ErrArgs          ExitCode = 2   // value sound, but unusable on this node
-	ErrUnimplemented ExitCode = 3   // action not supported
-	ErrPerm          ExitCode = 4   // privilege missing
-	ErrInstalled     ExitCode = 5   // tool or kernel feature missing on this node
-	ErrConfigured    ExitCode = 6   // parameters wrong in themselves, on any node
-	ErrNotRunning    ExitCode = 7   // monitor: cleanly stopped
-	Degraded         ExitCode = 190 // monitor: working but impaired
+	// Success (0): done; monitor: running.
+	Success ExitCode = 0
+	// ErrGeneric (1): runtime failure; monitor: broken or unsure. Soft.
+	ErrGeneric ExitCode = 1
+	// ErrArgs (2): the value is sound but unusable on this node (a NIC
+	// absent here). Hard; masked to 7 in a probe.
+	ErrArgs ExitCode = 2
+	// ErrUnimplemented (3): action not supported.
+	ErrUnimplemented ExitCode = 3
+	// ErrPerm (4): privilege missing. Hard.
+	ErrPerm ExitCode = 4
+	// ErrInstalled (5): tool or kernel feature missing on this node. Hard;
+	// masked to 7 in a probe.
+	ErrInstalled ExitCode = 5
+	// ErrConfigured (6): parameters wrong in themselves, on any node. Fatal:
+	// the resource is banned everywhere.
+	ErrConfigured ExitCode = 6
+	// ErrNotRunning (7): monitor: cleanly stopped.
+	ErrNotRunning ExitCode = 7
+	// Degraded (190): monitor: working but impaired.
+	Degraded ExitCode = 190
 )
 
 var codeNames = map[ExitCode]string{

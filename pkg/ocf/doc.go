@@ -10,6 +10,10 @@
 // only place that touches the real process and exits. Agents implement Agent
 // and return errors; only this package turns them into exit codes.
 //
+// Agents' tests use the sibling package ocftest: ocftest.Run drives an
+// agent through Main, ocftest.CheckMetadata validates both meta-data forms
+// with xmllint.
+//
 // The package imports no networking code: mechanism lives in pkg/netif,
 // pkg/bond and pkg/garp, policy in agents/<agent>.
 package ocf

@@ -10,4 +10,3 @@ func NewSampleAgent() Agent { return fullAgent{newFake()} }
 
 // NewSampleAgentNoReload returns a recording agent without Reload.
 func NewSampleAgentNoReload() Agent { return newFake() }
-

@@ -15,10 +15,15 @@ type Level int
 
 // The log levels.
 const (
+	// LevelDebug lines ("DEBUG:") appear only with HA_debug.
 	LevelDebug Level = iota
+	// LevelInfo lines start "INFO:".
 	LevelInfo
+	// LevelWarn lines start "WARNING:".
 	LevelWarn
+	// LevelErr lines start "ERROR:".
 	LevelErr
+	// LevelCrit lines start "CRIT:".
 	LevelCrit
 )
 

@@ -15,11 +15,11 @@ import (
 
 // fakeSyslog records what would go to syslog, with the priority.
 type fakeSyslog struct {
-	mu       sync.Mutex
-	lines    []string
-	dials    []string
-	fail     error
-	unleveld bool // dial returns a plain writer
+	mu        sync.Mutex
+	lines     []string
+	dials     []string
+	fail      error
+	unleveled bool // dial returns a plain writer
 }
 
 func (s *fakeSyslog) add(prio, msg string) error {
@@ -47,7 +47,7 @@ func (s *fakeSyslog) dial(facility, tag string) (io.Writer, error) {
 	if s.fail != nil {
 		return nil, s.fail
 	}
-	if s.unleveld {
+	if s.unleveled {
 		return plainWriter{s}, nil
 	}
 	return s, nil
@@ -102,7 +102,7 @@ func TestLogging(t *testing.T) {
 		{name: "syslog and file", env: []string{"HA_LOGFACILITY=daemon"}, file: true, sys: &fakeSyslog{}, dials: 1,
 			stderr: "ocf-exit-reason:failed\n", fileRe: []string{dated("INFO: inf")},
 			syslog: []string{"info INFO: inf", "warning WARNING: wrn", "err ERROR: err", "err ERROR: failed"}},
-		{name: "syslog without levels", env: []string{"HA_LOGFACILITY=daemon"}, sys: &fakeSyslog{unleveld: true}, dials: 1,
+		{name: "syslog without levels", env: []string{"HA_LOGFACILITY=daemon"}, sys: &fakeSyslog{unleveled: true}, dials: 1,
 			stderr: "ocf-exit-reason:failed\n",
 			syslog: []string{"text INFO: inf", "text WARNING: wrn", "text ERROR: err", "text ERROR: failed"}},
 		{name: "syslog unreachable falls back to stderr", env: []string{"HA_LOGFACILITY=daemon"}, sys: &fakeSyslog{fail: errors.New("no /dev/log")}, dials: 1,
@@ -166,8 +166,6 @@ func TestLogging(t *testing.T) {
 					t.Errorf("dialled %d times, want %d", len(tt.sys.dials), tt.dials)
 				}
 				if tt.dials > 0 {
-					fac, _, _ := strings.Cut(tt.env[0], "=")
-					_ = fac
 					if want := strings.TrimPrefix(tt.env[0], "HA_LOGFACILITY=") + " " + tag; tt.sys.dials[0] != want {
 						t.Errorf("dial(%s), want dial(%s)", tt.sys.dials[0], want)
 					}

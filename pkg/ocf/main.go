@@ -127,7 +127,9 @@ func Main(ctx context.Context, agent Agent, args, environ []string, stdout, stde
 		reasonPrefix = "ocf-exit-reason:"
 	}
 	fail := func(code ExitCode, msg string) ExitCode {
-		msg = oneLine(msg)
+		if msg = oneLine(msg); msg == "" {
+			msg = code.Error()
+		}
 		log.Errorf("%s", msg)
 		fmt.Fprintf(stderr, "%s%s\n", reasonPrefix, msg)
 		return code
@@ -322,6 +324,9 @@ func Main(ctx context.Context, agent Agent, args, environ []string, stdout, stde
 		return code
 	case code == Degraded:
 		msg := oneLine(err.Error())
+		if msg == "" {
+			msg = code.Error()
+		}
 		log.Warnf("%s", msg)
 		fmt.Fprintf(stderr, "%s%s\n", reasonPrefix, msg)
 		return code

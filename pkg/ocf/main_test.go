@@ -163,6 +163,9 @@ func TestExitCodes(t *testing.T) {
 		{name: "start 8", action: "start", ret: ExitCode(8), want: ErrGeneric, reason: "unknown exit status 8"},
 		{name: "start outermost code wins", action: "start", ret: Errorf(ErrGeneric, "rollback: %w", Errorf(ErrConfigured, "inner")), want: ErrGeneric, reason: "rollback: inner"},
 		{name: "start multi %w", action: "start", ret: fmt.Errorf("%w; %w", errors.New("a"), ErrInstalled), want: ErrInstalled, reason: "a; not installed"},
+		{name: "start empty message", action: "start", ret: Errorf(ErrInstalled, ""), want: ErrInstalled, reason: "not installed"},
+		{name: "start blank message", action: "start", ret: errors.New(" \n"), want: ErrGeneric, reason: "generic error"},
+		{name: "monitor empty degraded", action: "monitor", ret: Errorf(Degraded, ""), want: Degraded, reason: "degraded"},
 		{name: "start Errorf Success", action: "start", ret: Errorf(Success, "fine"), want: Success},
 
 		{name: "stop ok", action: "stop", want: Success, logNone: true},

@@ -40,11 +40,16 @@ type Spec struct {
 // A Form is a meta-data dialect.
 type Form int
 
-// The two meta-data forms. OCF10 passes ra-api-1.dtd (what ocf-tester
-// checks) and the OCF 1.1 RELAX NG schema; OCF11 advertises reload-agent,
-// reloadable parameters and selects.
+// The two meta-data forms.
 const (
+	// OCF10 is the form for callers announcing no version or 1.0
+	// (ocf-tester, ocft, manual runs): DOCTYPE, <version>1.0</version>,
+	// valid against ra-api-1.dtd (what ocf-tester checks) and the OCF 1.1
+	// RELAX NG schema.
 	OCF10 Form = iota
+	// OCF11 is the form for callers announcing 1.1 or later (Pacemaker):
+	// <version>1.1</version>, reload-agent, reloadable parameters,
+	// unique-group and selects.
 	OCF11
 )
 

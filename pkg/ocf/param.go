@@ -16,12 +16,18 @@ type Type int
 // and rendered into the types the meta-data schemas know (select in OCF 1.1,
 // string in OCF 1.0).
 const (
-	String   Type = iota // free text
-	Integer              // a decimal integer, optionally bounded by Min/Max
-	Boolean              // yes/no, true/false, on/off, 1/0 (as ocf_is_true)
-	Select               // one of Choices
-	Duration             // Go duration ("500ms", "2s") or a bare number in Unit
-	List                 // words separated by spaces or commas
+	// String is free text.
+	String Type = iota
+	// Integer is a decimal integer, optionally bounded by Min and Max.
+	Integer
+	// Boolean is yes/no, true/false, on/off, 1/0 (see ParseBool).
+	Boolean
+	// Select is one of Choices (any case), or an alias from Aliases.
+	Select
+	// Duration is a Go duration ("500ms", "2s") or a bare number in Unit.
+	Duration
+	// List is words separated by spaces or commas (see SplitList).
+	List
 )
 
 // A Param is one row of an agent's parameter table. The table drives the

@@ -15,7 +15,7 @@ LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_SELF=$LAB_HERE/lab
 
 LAB_DIR=${HANET_LAB_DIR:-/tmp/hanet-lab}         # per-node state, logs, fence requests
-LAB_NS=${HANET_LAB_NS:-hanet}                    # netns names: hanet-n1, hanet-br, hanet-client
+LAB_NS=${HANET_LAB_NS:-hlab}                     # netns names: hlab-n1, hlab-br, hlab-client
 LAB_TOKEN=${HANET_LAB_TOKEN:-1000}               # corosync totem token (ms)
 LAB_REBOOT_DELAY=${HANET_LAB_REBOOT_DELAY:-15}   # fence reboot: seconds off (> token + consensus)
 LAB_ONLINE_TIMEOUT=${HANET_LAB_ONLINE_TIMEOUT:-90}
@@ -413,7 +413,7 @@ lab_fenced() {
   local f fd=$LAB_DIR/fence
   trap 'exit 0' TERM INT
   lab_say "fenced: serving $fd (reboot delay ${LAB_REBOOT_DELAY}s)"
-  while [ ! -e "$LAB_DIR/stopping" ]; do
+  while [ -e "$LAB_DIR/.hanet-lab" ] && [ ! -e "$LAB_DIR/stopping" ]; do
     : >"$fd/alive"
     for f in "$fd"/req/*.req; do
       [ -e "$f" ] && _lab_fence_one "$f"
@@ -532,7 +532,7 @@ lab_up() {
     HANET_BIN=$(cd "$HANET_BIN" 2>/dev/null && pwd) || { lab_die "HANET_BIN is not a directory"; return 1; }
     export HANET_BIN
   fi
-  if [ -e "$LAB_DIR" ] || ip netns list 2>/dev/null | grep -q "^$LAB_NS-"; then
+  if [ -e "$LAB_DIR" ] || [ -n "$(_lab_netns_list)" ]; then
     lab_say "previous lab found: tearing it down"
     lab_down
   fi
@@ -581,6 +581,11 @@ lab_up() {
   fi
 }
 
+# _lab_netns_list: this lab's network namespaces ($LAB_NS-br, -client, -n<K>), and no others.
+_lab_netns_list() {
+  ip netns list 2>/dev/null | awk -v pre="$LAB_NS" '$1 ~ ("^" pre "-(br|client|n[0-9]+)$") {print $1}'
+}
+
 # lab_down: stop everything, delete the namespaces, remove $LAB_DIR (unless HANET_LAB_KEEP=1).
 # Safe after a failure and when nothing is running.
 lab_down() {
@@ -592,14 +597,15 @@ lab_down() {
     kill -TERM -- "-$p" 2>/dev/null
   fi
   # 2. pacemaker: an orderly shutdown, the DC last (a DC that shuts down while its peers leave
-  # waits for their lost actions to time out)
+  # waits for their lost actions to time out). Without a DC (interrupted start) just kill.
   local others=() dc
-  dc=$(lab_dc 2>/dev/null)
-  for n in $(lab_nodes 2>/dev/null); do
-    [ "$n" != "$dc" ] && lab_is_on "$n" && others+=("$n")
-  done
-  ((${#others[@]})) && _lab_pcmk_stop "${others[@]}"
-  [ -n "$dc" ] && lab_is_on "$dc" && _lab_pcmk_stop "$dc"
+  if dc=$(lab_dc 2>/dev/null); then
+    for n in $(lab_nodes 2>/dev/null); do
+      [ "$n" != "$dc" ] && lab_is_on "$n" && others+=("$n")
+    done
+    ((${#others[@]})) && _lab_pcmk_stop "${others[@]}"
+    lab_is_on "$dc" && _lab_pcmk_stop "$dc"
+  fi
   # 3. power off every node (corosync and anything else in the PID namespace dies with PID 1)
   for n in $(lab_nodes 2>/dev/null); do
     hp=$(lab_holder_pid "$n") || continue
@@ -607,7 +613,7 @@ lab_down() {
     _lab_wait_gone "$hp"
   done
   # 4. namespaces: anything still running in them was started by us (client pings, tcpdump)
-  for ns in $(ip netns list 2>/dev/null | awk -v pre="$LAB_NS-" 'index($1, pre) == 1 {print $1}'); do
+  for ns in $(_lab_netns_list); do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null || lab_say "cannot delete netns $ns"
   done
@@ -629,7 +635,7 @@ lab_down() {
 }
 
 # _lab_pcmk_stop NODE…: pacemakerd --shutdown on the nodes in parallel; it is asynchronous, so
-# poll until pacemakerd is gone (≤ 20 s; lab_down kills whatever is left).
+# poll until pacemakerd is gone (≤ 15 s; lab_down kills whatever is left).
 _lab_pcmk_stop() {
   local n p pids=() end left=1
   for n in "$@"; do
@@ -637,7 +643,7 @@ _lab_pcmk_stop() {
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
-  end=$(($(lab_now) + 20000000))
+  end=$(($(lab_now) + 15000000))
   while (($(lab_now) < end)); do
     left=0
     for n in "$@"; do
@@ -646,7 +652,7 @@ _lab_pcmk_stop() {
     ((left)) || return 0
     sleep 0.2
   done
-  lab_say "pacemaker still running on $* after 20 s: killing"
+  lab_say "pacemaker still running on $* after 15 s: killing"
   return 1
 }
 
@@ -664,14 +670,13 @@ lab_mem() {
   local n hp ns p tot_rss=0 tot_pss=0 rss pss cnt k v
   for n in $(lab_nodes); do
     hp=$(lab_holder_pid "$n") || { printf '%-4s off\n' "$n"; continue; }
-    ns=$(readlink "/proc/$hp/ns/pid")
+    ns=$(stat -L -c %i "/proc/$hp/ns/pid") || continue
     rss=0 pss=0 cnt=0
-    for p in /proc/[0-9]*; do
-      [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+    for p in $(ps -e -o pidns=,pid= | awk -v ns="$ns" '$1 == ns {print $2}'); do
       cnt=$((cnt + 1))
       while read -r k v _; do
         case $k in Rss:) rss=$((rss + v)) ;; Pss:) pss=$((pss + v)) ;; esac
-      done <"$p/smaps_rollup" 2>/dev/null
+      done <"/proc/$p/smaps_rollup" 2>/dev/null
     done
     printf '%-4s %3d processes  RSS %6d KiB  PSS %6d KiB\n' "$n" "$cnt" "$rss" "$pss"
     tot_rss=$((tot_rss + rss)) tot_pss=$((tot_pss + pss))

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && vmtest
 
 package vm
 
@@ -17,15 +17,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
-)
-
-// Helper modes of the test binary, chosen by TestRunner through HANET_VMTEST_MODE.
-const modeEnv = "HANET_VMTEST_MODE"
-
-// helperArgs and helperValue are what TestRunner passes to the "exit3" helper.
-var (
-	helperArgs  = []string{"a b", "it's", "$HOME", "`id`", `back\slash`, "", "two\nlines"}
-	helperValue = `x 'y' "$z" \n`
 )
 
 func TestMain(m *testing.M) {

@@ -11,11 +11,20 @@ import (
 	"testing"
 )
 
+// Helper modes of the test binary, chosen by TestRunner through HANET_VMTEST_MODE.
+const modeEnv = "HANET_VMTEST_MODE"
+
+// helperArgs and helperValue are what TestRunner passes to the "exit3" helper.
+var (
+	helperArgs  = []string{"a b", "it's", "$HOME", "`id`", `back\slash`, "", "two\nlines"}
+	helperValue = `x 'y' "$z" \n`
+)
+
 // TestRunner boots this package's test binary through tests/vm/run and checks what comes back:
 // the bond test passes, and exit codes, arguments, environment and the timeout propagate.
 func TestRunner(t *testing.T) {
 	if os.Getenv("HANET_IN_VM") == "1" {
-		t.Skip("drives tests/vm/run from the host")
+		t.Skip("boots qemu through tests/vm/run: runs on the host, not in the guest")
 	}
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Skip("qemu-system-x86_64 not found (apt-get install qemu-system-x86): cannot boot the bonding lab")
@@ -23,7 +32,7 @@ func TestRunner(t *testing.T) {
 
 	// The payload: this package's tests, static, as the guest has no Go toolchain.
 	bin := filepath.Join(t.TempDir(), "vm.test")
-	build := exec.Command("go", "test", "-c", "-o", bin, ".")
+	build := exec.Command("go", "test", "-c", "-tags", "vmtest", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go test -c: %v\n%s", err, out)
@@ -46,7 +55,7 @@ func TestRunner(t *testing.T) {
 			want: 1, wantOut: "failing on purpose"},
 		{name: "exit code and arguments", env: []string{modeEnv + "=exit3", "HANET_VMTEST_VALUE=" + helperValue},
 			args: helperArgs, want: 3},
-		{name: "timeout", env: []string{modeEnv + "=hang", "HANET_VM_TIMEOUT=20"},
+		{name: "timeout", env: []string{modeEnv + "=hang", "HANET_VM_TIMEOUT=10"},
 			want: 124},
 	}
 	for _, tt := range tests {
