@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	bondlink "github.com/hanet/hanet/pkg/bond"
 	"github.com/hanet/hanet/pkg/netif"
 	"github.com/hanet/hanet/pkg/ocf"
@@ -366,6 +368,13 @@ func (a Agent) converge(ctx context.Context, c *ocf.Call, h *bondlink.Handle, cf
 	if err := h.SetUp(cfg.Name); err != nil {
 		return kernelErr(err, "set "+cfg.Name+" up")
 	}
+	if arpValidates(cfg) && !hasIPv4(h, cfg.Name) {
+		// Validated ARP replies need an address on the bond (usually
+		// added by a vip resource started after this one).
+		c.Log.Infof("bond %s: arp_validate %s accepts replies only once the bond has an IPv4 address: not waiting for carrier",
+			cfg.Name, *cfg.Options.ARPValidate)
+		return nil
+	}
 	start := time.Now()
 	lacp := cfg.Options.Mode == bondlink.LACP
 	st, err = h.Wait(ctx, cfg.Name, func(st *bondlink.Status) (bool, error) {
@@ -385,8 +394,65 @@ func (a Agent) converge(ctx context.Context, c *ocf.Call, h *bondlink.Handle, cf
 		return ocf.Errorf(ocf.ErrGeneric, "802.3ad: no LACP partner on any port of %s after %s (is the switch side in LACP mode?): %s",
 			cfg.Name, waited, portsSummary(st, cfg))
 	}
+	// The bond carries traffic. Give the other ports the time they need
+	// to join (updelay, ARP validation, LACP), without failing: a port
+	// that stays down is monitor's "degraded", not a failed start.
+	settle := time.Second
+	if d := cfg.Options.UpDelay; d != nil {
+		settle += time.Duration(*d) * time.Millisecond
+	}
+	if i := cfg.Options.ARPInterval; i != nil {
+		settle += 3 * time.Duration(*i) * time.Millisecond
+	}
+	if lacp {
+		settle += 3 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(ctx, settle)
+	defer cancel()
+	if st2, err := h.Wait(sctx, cfg.Name, func(st *bondlink.Status) (bool, error) {
+		up, _ := countUp(st, cfg)
+		return up >= cfg.MinActive, nil
+	}); err == nil {
+		st = st2
+	} else if st2 != nil {
+		st = st2
+		c.Log.Warnf("bond %s started with too few ports up: %s", cfg.Name, portsSummary(st, cfg))
+	}
 	c.Log.Infof("bond %s up in %s: %s", cfg.Name, time.Since(start).Round(time.Millisecond), portsSummary(st, cfg))
 	return nil
+}
+
+// arpValidates reports whether the bond uses the ARP monitor with reply
+// validation, which needs an IPv4 address on the bond.
+func arpValidates(cfg *Config) bool {
+	o := cfg.Options
+	return o.ARPInterval != nil && *o.ARPInterval > 0 && o.ARPValidate != nil && *o.ARPValidate != bondlink.ValidateNone
+}
+
+// hasIPv4 reports whether link name has an IPv4 address.
+func hasIPv4(h *bondlink.Handle, name string) bool {
+	l, err := h.LinkByName(name)
+	if err != nil {
+		return false
+	}
+	addrs, err := h.Addrs(l, netlink.FAMILY_V4)
+	return err == nil && len(addrs) > 0
+}
+
+// countUp counts the configured ports that carry traffic: enslaved with the
+// link up and, in 802.3ad, in the active aggregator with a partner. down
+// describes the others.
+func countUp(st *bondlink.Status, cfg *Config) (up int, down []string) {
+	lacp := cfg.Options.Mode == bondlink.LACP
+	for _, name := range cfg.Slaves {
+		s := st.Slave(name)
+		if s != nil && s.Up() && (!lacp || st.AD != nil && s.Aggregated(st.AD.Aggregator)) {
+			up++
+		} else {
+			down = append(down, name+" "+portState(st, name))
+		}
+	}
+	return up, down
 }
 
 // apply sets the configured options that differ on the live bond st. An
@@ -600,29 +666,23 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 	case st.Options.Mode != cfg.Options.Mode:
 		return ocf.Errorf(ocf.ErrGeneric, "bond %s changed under us: %s", cfg.Name, why)
 	}
-	return health(st, cfg, c.CheckLevel)
+	return health(st, cfg, c.CheckLevel, arpValidates(cfg) && !hasIPv4(h, cfg.Name))
 }
 
-// health judges a bond that is ours.
-func health(st *bondlink.Status, cfg *Config, level int) error {
+// health judges a bond that is ours. noAddr: the ARP monitor validates
+// replies but the bond has no IPv4 address yet.
+func health(st *bondlink.Status, cfg *Config, level int, noAddr bool) error {
 	if !st.AdminUp {
 		return ocf.Errorf(ocf.ErrGeneric, "bond %s is administratively down", cfg.Name)
 	}
 	if !st.Carrier {
+		if noAddr {
+			return ocf.Errorf(ocf.ErrGeneric, "bond %s has no carrier: arp_validate needs an IPv4 address on it", cfg.Name)
+		}
 		return ocf.Errorf(ocf.ErrGeneric, "bond %s has no carrier: %s", cfg.Name, portsSummary(st, cfg))
 	}
 	lacp := cfg.Options.Mode == bondlink.LACP
-	up := 0
-	var down []string
-	for _, name := range cfg.Slaves {
-		s := st.Slave(name)
-		switch {
-		case s != nil && s.Up() && (!lacp || st.AD != nil && s.Aggregated(st.AD.Aggregator)):
-			up++
-		default:
-			down = append(down, name+" "+portState(st, name))
-		}
-	}
+	up, down := countUp(st, cfg)
 	var problems []string
 	if lacp && (st.AD == nil || !st.AD.HasPartner()) {
 		problems = append(problems, "no LACP partner")

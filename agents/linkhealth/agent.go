@@ -215,7 +215,7 @@ func logTail(f files) string {
 // cleanup removes the state files of an instance (not the action lock,
 // which a waiter may hold open).
 func cleanup(f files) {
-	for _, p := range []string{f.conf(), f.status(), f.record(), f.log(), f.lock()} {
+	for _, p := range []string{f.conf(), f.status(), f.status() + ".tmp", f.record(), f.log(), f.lock()} {
 		_ = f.state.Remove(p)
 	}
 }

@@ -86,7 +86,10 @@ const (
 	minProbeInterval = 100 * time.Millisecond
 	maxProbeInterval = time.Hour
 	minProbeTimeout  = 10 * time.Millisecond
-	maxDampen        = time.Hour
+	// defaultProbeTimeout caps the default probe_timeout (half of
+	// probe_interval): on a LAN an answer takes well under a millisecond.
+	defaultProbeTimeout = 500 * time.Millisecond
+	maxDampen           = time.Hour
 )
 
 // DefaultName returns the attribute name derived from the interfaces:
@@ -144,6 +147,9 @@ func parseConfig(v *ocf.Values) (*Config, error) {
 		return nil, bad("probe_interval %s: want %s to %s", c.ProbeInterval, minProbeInterval, maxProbeInterval)
 	}
 	c.ProbeTimeout = v.Duration("probe_timeout")
+	if !v.IsSet("probe_timeout") {
+		c.ProbeTimeout = min(c.ProbeInterval/2, defaultProbeTimeout)
+	}
 	if c.ProbeTimeout < minProbeTimeout || c.ProbeTimeout > c.ProbeInterval {
 		return nil, bad("probe_timeout %s: want %s to probe_interval (%s)", c.ProbeTimeout, minProbeTimeout, c.ProbeInterval)
 	}

@@ -129,18 +129,23 @@ func Summarize(healthy []bool, partial bool, multiplier, minHealthy int) Summary
 
 // A Coalescer decides when to push an attribute value to attrd so that
 // updates happen only when the value changes, at most one runs at a time,
-// a value wanted while one runs replaces any older pending one, and two
-// updates start at least MinGap apart. A failed update is retried with
-// backoff (1 s doubling to 30 s). It is driven by explicit times, so it has
-// no goroutines or clocks of its own.
+// and a value wanted while one runs replaces any older pending one. Updates
+// are rate-limited by a token bucket: Burst updates may start at once, then
+// one per MinGap, so a lone change goes out immediately even shortly after
+// another, while a link flapping faster than its hysteresis allows for
+// (recover_count=1) reaches attrd at most once per MinGap. A failed update
+// is retried with backoff (1 s doubling to 30 s). It is driven by explicit
+// times, so it has no goroutines or clocks of its own.
 type Coalescer struct {
-	MinGap time.Duration
+	MinGap time.Duration // one token per MinGap
+	Burst  int           // most tokens saved up; 0 counts as 1
 
 	want, done        string
 	hasWant, hasDone  bool
 	inflight          bool
-	inflightV         string
-	next              time.Time
+	credit            time.Duration // tokens × MinGap, kept exact
+	refilled          time.Time
+	retryAt           time.Time
 	failures          int
 	updates, attempts int
 }
@@ -163,14 +168,32 @@ func (c *Coalescer) Pending() bool {
 // (after the dampening delay changed, say).
 func (c *Coalescer) Invalidate() { c.hasDone = false }
 
+// capacity is the full bucket, Burst tokens of MinGap each.
+func (c *Coalescer) capacity() time.Duration { return time.Duration(max(c.Burst, 1)) * c.MinGap }
+
+// refill adds the credit earned since the last refill.
+func (c *Coalescer) refill(now time.Time) {
+	switch {
+	case c.refilled.IsZero():
+		c.credit = c.capacity()
+	case now.After(c.refilled):
+		c.credit = min(c.capacity(), c.credit+now.Sub(c.refilled))
+	}
+	c.refilled = now
+}
+
 // Start returns the value to push now, if an update should start at now,
 // and marks it in flight.
 func (c *Coalescer) Start(now time.Time) (string, bool) {
-	if c.inflight || !c.Pending() || now.Before(c.next) {
+	if c.inflight || !c.Pending() || now.Before(c.retryAt) {
 		return "", false
 	}
-	c.inflight, c.inflightV = true, c.want
-	c.next = now.Add(c.MinGap)
+	c.refill(now)
+	if c.credit < c.MinGap {
+		return "", false
+	}
+	c.credit -= c.MinGap
+	c.inflight = true
 	c.attempts++
 	return c.want, true
 }
@@ -181,7 +204,14 @@ func (c *Coalescer) Wake() (time.Time, bool) {
 	if c.inflight || !c.Pending() {
 		return time.Time{}, false
 	}
-	return c.next, true
+	at := c.refilled
+	if c.credit < c.MinGap {
+		at = c.refilled.Add(c.MinGap - c.credit)
+	}
+	if c.retryAt.After(at) {
+		at = c.retryAt
+	}
+	return at, true
 }
 
 // Done records the end of the update started for v at now.
@@ -195,7 +225,7 @@ func (c *Coalescer) Done(v string, err error, now time.Time) {
 	}
 	c.failures++
 	backoff := time.Second << min(c.failures-1, 5)
-	c.next = now.Add(min(backoff, 30*time.Second))
+	c.retryAt = now.Add(min(backoff, 30*time.Second))
 }
 
 // InFlight reports whether an update runs.
@@ -208,7 +238,7 @@ func (c *Coalescer) Updates() (ok, started int) { return c.updates, c.attempts }
 type View struct {
 	Exists bool
 	Index  int
-	Up     bool // administratively up and operationally up (netif.IsUp)
+	Up     bool // administratively and operationally up, with carrier
 	Bond   bool
 	Slaves []SlaveView // bond slaves, from the master index and sysfs
 }

@@ -40,9 +40,10 @@ var Params = []ocf.Param{
 		Short: "Time between probe rounds",
 		Long: "How often the targets are probed and a recovering link is re-checked (100ms to 1h). " +
 			"Carrier changes are seen at once, from netlink events, independently of this."},
-	{Name: "probe_timeout", Type: ocf.Duration, Default: "500ms", Reloadable: true,
+	{Name: "probe_timeout", Type: ocf.Duration, Reloadable: true,
 		Short: "Time to wait for a target's answer",
-		Long:  "How long one probe waits for an answer (three requests are spread over it); at most probe_interval."},
+		Long: "How long one probe waits for an answer (three requests are spread over it); at most " +
+			"probe_interval. Default: half of probe_interval, at most 500ms."},
 	{Name: "fail_count", Type: ocf.Integer, Default: "3", Reloadable: true,
 		Short: "Failed probe rounds before a link is unhealthy",
 		Long: "Consecutive failed probe rounds that make a healthy link unhealthy (1 to 1000). Loss of " +

@@ -2,6 +2,7 @@ package linkhealth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -24,10 +25,13 @@ import (
 	"github.com/hanet/hanet/pkg/ocf"
 )
 
-// minUpdateGap is the least time between the starts of two updates of one
-// attribute: with a link flapping faster than its hysteresis allows for
-// (recover_count=1), at most ten updates a second reach attrd.
-const minUpdateGap = 100 * time.Millisecond
+// The rate limit of each attribute's updates (Coalescer): three at once,
+// then one per 100 ms, so a link flapping faster than its hysteresis allows
+// for (recover_count=1) makes at most ten updates a second.
+const (
+	minUpdateGap = 100 * time.Millisecond
+	updateBurst  = 3
+)
 
 // A Status is what the watcher reports in the state directory: start waits
 // for Started (or Fatal), monitor reads Short and the link details,
@@ -106,7 +110,7 @@ func observe(k kernel, name string) (View, error) {
 		return View{}, err
 	}
 	a := l.Attrs()
-	v := View{Exists: true, Index: a.Index, Up: netif.IsUp(l), Bond: l.Type() == "bond"}
+	v := View{Exists: true, Index: a.Index, Up: linkUp(l), Bond: l.Type() == "bond"}
 	if !v.Bond {
 		return v, nil
 	}
@@ -144,11 +148,18 @@ func observe(k kernel, name string) (View, error) {
 	return v, nil
 }
 
+// linkUp reports whether a link can carry traffic: administratively and
+// operationally up (netif.IsUp) and with carrier. The carrier flag is
+// read live by the kernel on every dump, while the operational state
+// follows it through linkwatch, which batches non-urgent changes up to a
+// second, so a link losing carrier shows here before its state says so.
+func linkUp(l netlink.Link) bool { return netif.IsUp(l) && netif.HasCarrier(l) }
+
 // slaveUp reports whether a bond slave carries traffic: up with carrier,
 // and up in the bonding driver's view (MII status, which honours updelay and
 // downdelay) when netlink reports it.
 func slaveUp(l netlink.Link) bool {
-	if !netif.IsUp(l) {
+	if !linkUp(l) {
 		return false
 	}
 	if bs, ok := l.Attrs().Slave.(*netlink.BondSlave); ok {
@@ -157,13 +168,13 @@ func slaveUp(l netlink.Link) bool {
 	return true
 }
 
-// eventUp is netif.IsUp computed from an event's own fields: the link's
-// state when the event was sent, which a later re-read may have lost.
+// eventUp is linkUp computed from an event's own fields: the link's state
+// when the event was sent, which a later re-read may have lost.
 func eventUp(ev netif.LinkEvent) bool {
-	if ev.Flags&net.FlagUp == 0 {
+	if ev.Flags&net.FlagUp == 0 || !ev.Carrier {
 		return false
 	}
-	return ev.OperState == netlink.OperUp || (ev.OperState == netlink.OperUnknown && ev.Carrier)
+	return ev.OperState == netlink.OperUp || ev.OperState == netlink.OperUnknown
 }
 
 // sourceFor picks the source address of a probe for target among a link's
@@ -414,7 +425,7 @@ func (w *watcher) applyConfig(cfg *Config, first bool) {
 	old := w.cfg
 	w.cfg = cfg
 	if first {
-		w.value.MinGap = minUpdateGap
+		w.value.MinGap, w.value.Burst = minUpdateGap, updateBurst
 		for _, name := range cfg.Interfaces {
 			w.links = append(w.links, &watchedLink{name: name})
 		}
@@ -431,7 +442,7 @@ func (w *watcher) applyConfig(cfg *Config, first bool) {
 	}
 	switch hn := cfg.HealthName(); {
 	case hn != "" && w.health == nil:
-		w.health = &Coalescer{MinGap: minUpdateGap}
+		w.health = &Coalescer{MinGap: minUpdateGap, Burst: updateBurst}
 		w.healthName = hn
 	case hn == "" && w.health != nil:
 		w.healthRetire, w.health = w.healthName, nil
@@ -486,7 +497,6 @@ func (w *watcher) onEvent(ev netif.LinkEvent) {
 		if !ev.Resync && !l.concerns(ev) {
 			continue
 		}
-		w.log.Debugf("event for %s: %+v", l.name, ev)
 		if !ev.Resync && !ev.Deleted && !l.view.Bond && l.view.Exists && ev.Name == l.name && ev.Index == l.view.Index {
 			l.view.Up = eventUp(ev)
 			w.judge(l)
@@ -708,6 +718,16 @@ func (w *watcher) settle(ctx context.Context) {
 			w.health.Want(w.sum.Color)
 		}
 	}
+	if !w.started {
+		_, v := w.value.Published()
+		h := w.health == nil
+		if !h {
+			_, h = w.health.Published()
+		}
+		w.started = v && h
+	}
+	// The status first: once attrd_updater runs, monitor sees the same.
+	w.writeStatus()
 	now := time.Now()
 	name, dampen := w.cfg.Name, w.cfg.Dampen
 	if v, ok := w.value.Start(now); ok {
@@ -725,16 +745,7 @@ func (w *watcher) settle(ctx context.Context) {
 		w.healthRetire, w.healthFlying = "", true
 		go func() { w.pubDone <- pubResult{delete: true, value: name, err: w.attrd.Delete(ctx, name)} }()
 	}
-	if !w.started {
-		_, v := w.value.Published()
-		h := w.health == nil
-		if !h {
-			_, h = w.health.Published()
-		}
-		w.started = v && h
-	}
 	w.rearm(now)
-	w.writeStatus()
 }
 
 // rearm sets the wake-up timer for the earliest pending update.
@@ -788,11 +799,31 @@ func (w *watcher) writeStatus() {
 		return
 	}
 	st.Updated = time.Now()
-	if err := w.f.state.Save(w.f.status(), st); err != nil {
+	if err := writeJSON(w.f.status(), st); err != nil {
 		w.log.Warnf("write status: %v", err)
 		return
 	}
 	w.lastStatus = key
+}
+
+// writeJSON replaces path with v as JSON atomically (a temporary file in
+// the same directory, renamed), without ocf.State.Save's fsync: the status
+// lives on tmpfs, is rewritten on every change and must not delay the
+// attrd_updater call that follows it.
+func writeJSON(path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // writeFatal records why the watcher gives up, for start to report.

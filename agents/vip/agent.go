@@ -216,7 +216,7 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 	}
 	lock, err := c.State.Lock(ctx, "vip", cfg.IP.String())
 	if err != nil {
-		return ocf.Wrap(ocf.ErrGeneric, err, "start")
+		return kernelErr(err, "start")
 	}
 	defer lock.Unlock()
 	h, err := open()
@@ -424,7 +424,7 @@ func (Agent) Stop(ctx context.Context, c *ocf.Call) error {
 	}
 	lock, err := c.State.Lock(ctx, "vip", cfg.IP.String())
 	if err != nil {
-		return ocf.Wrap(ocf.ErrGeneric, err, "stop")
+		return kernelErr(err, "stop")
 	}
 	defer lock.Unlock()
 	killBackground(c, cfg.IP)

@@ -47,10 +47,12 @@ func burst(ip netip.Addr, count int, interval time.Duration) time.Duration {
 // announceStart sends the start burst on link. With arp_bg the first round
 // goes out in the foreground and a detached child (ocf.Spawn, a new
 // session) sends the rest in the same rhythm, so start returns after the
-// first round; otherwise the whole burst is sent before start returns, as
-// much of it as fits in the operation timeout (the rest in the background).
-// A send error in the foreground fails the start; the child's errors go to
-// the agent log and are relayed by the next monitor.
+// first round; the child is started right after the first frame, so it is
+// ready when the second round is due. Without arp_bg the whole burst is
+// sent before start returns, as much of it as fits in the operation
+// timeout (the rest in the background). A send error in the foreground
+// fails the start; the child's errors go to the agent log and are relayed
+// by the next monitor.
 func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.Link) error {
 	name := link.Attrs().Name
 	ifi, err := net.InterfaceByIndex(link.Attrs().Index)
@@ -72,44 +74,85 @@ func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.L
 		for fg > 1 && burst(cfg.IP, fg, cfg.ARPInterval) > left {
 			fg--
 		}
-		if fg < cfg.ARPCount && !cfg.ARPBackground {
-			c.Log.Warnf("%d announcement rounds %s apart do not fit in the start timeout: %d now, the rest in the background",
-				cfg.ARPCount, cfg.ARPInterval, fg)
-		}
 	}
-	start := time.Now()
-	if err := garp.Announce(ctx, s, fg, cfg.ARPInterval); err != nil {
-		return ocf.Wrap(ocf.ErrGeneric, err, "")
+	if fg < cfg.ARPCount && !cfg.ARPBackground {
+		c.Log.Warnf("%d announcement rounds %s apart do not fit in the start timeout: %d now, the rest in the background",
+			cfg.ARPCount, cfg.ARPInterval, fg)
 	}
 	rest := cfg.ARPCount - fg
-	if rest == 0 {
+	start := time.Now()
+	next := start.Add(time.Duration(fg) * cfg.ARPInterval)
+
+	if fg > 1 || rest == 0 {
+		if err := garp.Announce(ctx, s, fg, cfg.ARPInterval); err != nil {
+			return ocf.Wrap(ocf.ErrGeneric, err, "")
+		}
+		if rest > 0 && !startBackground(c, cfg, name, rest, next) {
+			foreground(ctx, c, s, cfg, rest, next)
+		}
 		return nil
 	}
-	next := start.Add(time.Duration(fg) * cfg.ARPInterval)
+
+	// One round in the foreground, the rest in the background.
+	first := s.Advertise
+	if cfg.IP.Is4() {
+		first = s.Request
+	}
+	if err := first(); err != nil {
+		return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
+	}
+	spawned := startBackground(c, cfg, name, rest, next)
+	if cfg.IP.Is4() {
+		err := sleepUntil(ctx, start.Add(cfg.ARPInterval/2))
+		if err == nil {
+			err = s.Reply()
+		}
+		if err != nil {
+			killBackground(c, cfg.IP)
+			return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
+		}
+	}
+	if !spawned {
+		foreground(ctx, c, s, cfg, rest, next)
+	}
+	return nil
+}
+
+// startBackground spawns the background announcer for rounds more rounds,
+// the first due at next, and records its pid. It reports whether the child
+// started.
+func startBackground(c *ocf.Call, cfg *Config, nic string, rounds int, next time.Time) bool {
 	env := append(c.Params.Environ(),
-		envNIC+"="+name,
+		envNIC+"="+nic,
 		envIP+"="+cfg.IP.String(),
-		envRounds+"="+strconv.Itoa(rest),
+		envRounds+"="+strconv.Itoa(rounds),
 		envNext+"="+strconv.FormatInt(next.UnixNano(), 10),
 		"OCF_RESOURCE_INSTANCE="+c.Instance,
 		"HA_RSCTMP="+c.State.Dir,
 	)
 	pid, err := ocf.Spawn("garp", env, statePath(c, cfg.IP, suffixErr))
 	if err != nil {
-		c.Log.Warnf("background announcements: %v; sending them now", err)
-		if err := sleepUntil(ctx, next); err == nil {
-			err = garp.Announce(ctx, s, rest, cfg.ARPInterval)
-		}
-		if err != nil {
-			c.Log.Errorf("announcements after the first round: %v", err)
-		}
-		return nil
+		c.Log.Warnf("background announcements: %v; sending them before start returns", err)
+		return false
 	}
 	if err := os.WriteFile(statePath(c, cfg.IP, suffixPid), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
 		c.Log.Warnf("record background announcer pid %d: %v", pid, err)
 	}
-	c.Log.Debugf("background announcer pid %d sends %d more rounds on %s", pid, rest, name)
-	return nil
+	c.Log.Debugf("background announcer pid %d sends %d more rounds on %s", pid, rounds, nic)
+	return true
+}
+
+// foreground sends the rounds the background announcer could not take,
+// within the operation timeout; their failure is logged, not fatal: the
+// first round went out.
+func foreground(ctx context.Context, c *ocf.Call, s *garp.Sender, cfg *Config, rounds int, next time.Time) {
+	err := sleepUntil(ctx, next)
+	if err == nil {
+		err = garp.Announce(ctx, s, rounds, cfg.ARPInterval)
+	}
+	if err != nil {
+		c.Log.Errorf("announcements after the first round: %v", err)
+	}
 }
 
 // sleepUntil waits until t or the end of ctx, returning ctx.Err() then.

@@ -188,15 +188,16 @@ func (h *Handle) bond(name string) (*netlink.Bond, error) {
 // (see Diff and Changes). Equivalent to: ip link set $name [mtu N] type bond
 // miimon N … (one argument per set option).
 func (h *Handle) Change(name string, o *Options) error {
-	cur, err := h.bond(name)
-	if err != nil {
+	if _, err := h.bond(name); err != nil {
 		return fmt.Errorf("change bond %s: %w", name, err)
 	}
 	b, err := h.nlBond(name, o, false)
 	if err != nil {
 		return fmt.Errorf("change bond %s: %w", name, err)
 	}
-	b.Index = cur.Index
+	// Found by name, not index: with an index and a name the kernel
+	// treats the name as a rename, refused (EBUSY) on an up link after
+	// the bond options were already applied.
 	if err := h.Netlink().LinkModify(b); err != nil {
 		return fmt.Errorf("change bond %s (%s): %w", name, o, err)
 	}

@@ -1,6 +1,7 @@
 package netif
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hanet/hanet/pkg/testutil"
 	"github.com/vishvananda/netlink"
@@ -37,9 +39,16 @@ func TestOpenInNS(t *testing.T) {
 		}
 		defer h.Close()
 		links, err := h.Links()
+		if err != nil {
+			return err
+		}
 		for _, l := range links {
 			names = append(names, l.Attrs().Name)
 		}
+		// Subscriptions of an Open handle follow the calling thread.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = h.WaitOperUp(ctx, "va")
 		return err
 	})
 	if err != nil {

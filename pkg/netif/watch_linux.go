@@ -146,7 +146,11 @@ func (h *Handle) addrSubscriber() subscribeFunc[netlink.AddrUpdate] {
 // must keep reading until the channel closes or ctx ends.
 // Equivalent to: ip monitor link.
 func (h *Handle) SubscribeLinks(ctx context.Context, onError func(error)) (<-chan LinkEvent, error) {
-	subscribe := h.linkSubscriber()
+	return subscribeLinks(ctx, h.linkSubscriber(), onError)
+}
+
+// subscribeLinks is SubscribeLinks over any subscribeFunc, for tests.
+func subscribeLinks(ctx context.Context, subscribe subscribeFunc[netlink.LinkUpdate], onError func(error)) (<-chan LinkEvent, error) {
 	sub, err := open(subscribe, onError)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to link events: %w", err)

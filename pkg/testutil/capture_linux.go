@@ -6,8 +6,10 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netns"
@@ -16,15 +18,16 @@ import (
 
 // EtherType values for StartCapture.
 const (
-	EtherTypeAll  = unix.ETH_P_ALL  // every frame, both directions
-	EtherTypeARP  = unix.ETH_P_ARP  // ARP
-	EtherTypeIPv6 = unix.ETH_P_IPV6 // IPv6 (ICMPv6 neighbour discovery among others)
+	EtherTypeAll  = unix.ETH_P_ALL  // every frame, received and sent
+	EtherTypeARP  = unix.ETH_P_ARP  // ARP, received only
+	EtherTypeIPv6 = unix.ETH_P_IPV6 // IPv6 (neighbour discovery among others), received only
 )
 
 // A Frame is one captured Ethernet frame.
 type Frame struct {
-	// Time is when the capture goroutine read the frame (user space, so
-	// scheduling adds jitter of the order of a millisecond).
+	// Time is the kernel's receive timestamp (SO_TIMESTAMPNS), so the
+	// spacing of frames is exact even when the capturing goroutine is
+	// slow; the read time if the kernel gave none.
 	Time time.Time
 	// Data is the whole frame, starting with the Ethernet header.
 	Data []byte
@@ -47,8 +50,9 @@ type Capture struct {
 // StartCapture opens a raw AF_PACKET socket for etherType (EtherTypeAll,
 // EtherTypeARP, EtherTypeIPv6, or any other EtherType) on interface ifname
 // inside ns and collects frames until Stop, which t.Cleanup also calls. The
-// socket is opened while the thread is in ns. With EtherTypeAll, frames sent
-// by the capturing host itself are seen too.
+// socket is opened while the thread is in ns. Only EtherTypeAll also sees
+// the frames the capturing namespace sends itself; a socket bound to one
+// EtherType sees received frames only.
 func StartCapture(t testing.TB, ns netns.NsHandle, ifname string, etherType int) *Capture {
 	t.Helper()
 	var conn *packet.Conn
@@ -73,23 +77,66 @@ func StartCapture(t testing.TB, ns netns.NsHandle, ifname string, etherType int)
 func (c *Capture) read() {
 	defer close(c.done)
 	buf := make([]byte, 65536)
-	for {
-		n, _, err := c.conn.ReadFrom(buf)
-		now := time.Now()
-		c.mu.Lock()
-		if err != nil {
-			if !c.closed && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
-				c.err = fmt.Errorf("read frame: %w", err)
-			}
-			c.closed = true
-			c.cond.Broadcast()
-			c.mu.Unlock()
-			return
+	oob := make([]byte, 128)
+	rc, err := c.conn.SyscallConn()
+	if err == nil {
+		err = timestamps(rc)
+	}
+	for err == nil {
+		var n, oobn int
+		rerr := rc.Read(func(fd uintptr) bool {
+			n, oobn, _, _, err = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+			return !errors.Is(err, unix.EAGAIN)
+		})
+		if rerr != nil {
+			err = rerr
+			break
 		}
-		c.frames = append(c.frames, Frame{Time: now, Data: append([]byte(nil), buf[:n]...)})
+		if err != nil {
+			break
+		}
+		ts := rxTime(oob[:oobn])
+		c.mu.Lock()
+		c.frames = append(c.frames, Frame{Time: ts, Data: append([]byte(nil), buf[:n]...)})
 		c.cond.Broadcast()
 		c.mu.Unlock()
 	}
+	c.mu.Lock()
+	if !c.closed && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
+		c.err = fmt.Errorf("read frame: %w", err)
+	}
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// timestamps asks the kernel for receive timestamps on the socket.
+func timestamps(rc syscall.RawConn) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	})
+	if err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("enable receive timestamps: %w", serr)
+	}
+	return nil
+}
+
+// rxTime extracts the SO_TIMESTAMPNS control message, or returns now.
+func rxTime(oob []byte) time.Time {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err == nil {
+		for _, m := range msgs {
+			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMPNS && len(m.Data) >= 16 {
+				ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+				return time.Unix(ts.Unix())
+			}
+		}
+	}
+	return time.Now()
 }
 
 // Frames returns a copy of the frames collected so far.

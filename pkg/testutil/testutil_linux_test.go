@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
@@ -165,6 +166,7 @@ func TestCapture(t *testing.T) {
 	copy(frame[6:12], a.Attrs().HardwareAddr)
 	frame[12], frame[13] = 0x08, 0x06
 	copy(frame[14:], "hanet test frame")
+	sendStart := time.Now()
 	err := Do(t, nsA, func() error {
 		ifi, err := net.InterfaceByName("va")
 		if err != nil {
@@ -185,6 +187,7 @@ func TestCapture(t *testing.T) {
 	if err != nil {
 		t.Fatalf("send frames: %v", err)
 	}
+	sendEnd := time.Now()
 	frames, ok := c.Wait(2*time.Second, func(f []Frame) bool { return len(f) >= 3 })
 	if !ok {
 		t.Fatalf("captured %d frames, want 3", len(frames))
@@ -193,6 +196,9 @@ func TestCapture(t *testing.T) {
 		if !bytes.Equal(f.Data, frame) {
 			t.Errorf("frame %d = %x, want %x", i, f.Data, frame)
 		}
+		if f.Time.Before(sendStart) || f.Time.After(sendEnd) {
+			t.Errorf("frame %d stamped %v, outside the send window", i, f.Time.Sub(sendStart))
+		}
 		if i > 0 && f.Time.Before(frames[i-1].Time) {
 			t.Errorf("frame %d timestamp goes backwards", i)
 		}
@@ -200,5 +206,22 @@ func TestCapture(t *testing.T) {
 	all, err := c.Stop()
 	if err != nil || len(all) != 3 {
 		t.Errorf("Stop = %d frames, %v; want 3, nil", len(all), err)
+	}
+}
+
+func TestRxTime(t *testing.T) {
+	want := time.Unix(1700000000, 123456789)
+	ts := unix.NsecToTimespec(want.UnixNano())
+	data := (*[unsafe.Sizeof(ts)]byte)(unsafe.Pointer(&ts))[:]
+	oob := make([]byte, unix.CmsgSpace(len(data)))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+	h.Level, h.Type = unix.SOL_SOCKET, unix.SO_TIMESTAMPNS
+	h.SetLen(unix.CmsgLen(len(data)))
+	copy(oob[unix.CmsgLen(0):], data)
+	if got := rxTime(oob); !got.Equal(want) {
+		t.Errorf("rxTime = %v, want %v", got, want)
+	}
+	if got := rxTime(nil); time.Since(got) > time.Second {
+		t.Errorf("rxTime without timestamp = %v, want now", got)
 	}
 }

@@ -68,7 +68,7 @@ lab_holder_pid() {
   read -r p <"$f" || return 1
   [ -n "$p" ] && [ -r "/proc/$p/status" ] || return 1
   # it must still be PID 1 of its namespace and our holder (PIDs get reused)
-  grep -q "^NSpid:[[:space:]]*$p[[:space:]]\+1\$" "/proc/$p/status" 2>/dev/null || return 1
+  grep -q "^NSpid:[[:space:]]*${p}[[:space:]]\+1\$" "/proc/$p/status" 2>/dev/null || return 1
   grep -qa '_holder' "/proc/$p/cmdline" 2>/dev/null || return 1
   printf '%s\n' "$p"
 }
@@ -357,6 +357,7 @@ _lab_start_holder() {
 
 # _lab_start_daemons NODE: corosync, wait for its IPC, then pacemakerd.
 _lab_start_daemons() {
+  # shellcheck disable=SC2016  # expanded by the node's sh
   _lab_enter "$1" /root sh -c '
     setsid corosync -f </dev/null >/var/log/corosync/stdout.log 2>&1 &
     i=0
@@ -478,6 +479,7 @@ _lab_fence_poweron_later() {
 # ---------------------------------------------------------------------------------------------
 # up, down, waiting
 
+# shellcheck disable=SC2120
 # lab_dc [NODE]: name of the DC as NODE (default: the first running node) sees it.
 lab_dc() {
   local obs=${1:-} n xml
@@ -521,7 +523,10 @@ lab_wait_online() {
 # lab_up [N]: a fresh N-node cluster (default 3), waits until all are online.
 lab_up() {
   local count=${1:-3} t0 t1 t2 n i nodes=() pids=() p rc=0
-  [[ $count =~ ^[0-9]+$ ]] && ((count >= 1 && count <= 9)) || { lab_die "node count 1..9"; return 1; }
+  if ! [[ $count =~ ^[0-9]+$ ]] || ((count < 1 || count > 9)); then
+    lab_die "node count 1..9"
+    return 1
+  fi
   [ "$(id -u)" = 0 ] || { lab_die "must run as root"; return 1; }
   local tool
   for tool in corosync pacemakerd crm_mon nsenter unshare ip python3; do
@@ -634,6 +639,10 @@ lab_down() {
   fi
 }
 
+# sh script: exit 0 if a process named $1 runs in the node (whose /proc shows only its own)
+# shellcheck disable=SC2016
+_LAB_RUNNING='for f in /proc/[0-9]*/comm; do read -r c <"$f" && [ "$c" = "$1" ] && exit 0; done 2>/dev/null; exit 1'
+
 # _lab_pcmk_stop NODE…: pacemakerd --shutdown on the nodes in parallel; it is asynchronous, so
 # poll until pacemakerd is gone (≤ 15 s; lab_down kills whatever is left).
 _lab_pcmk_stop() {
@@ -647,7 +656,7 @@ _lab_pcmk_stop() {
   while (($(lab_now) < end)); do
     left=0
     for n in "$@"; do
-      _lab_enter "$n" /root pgrep -x pacemakerd >/dev/null 2>&1 && left=1
+      _lab_enter "$n" /root sh -c "$_LAB_RUNNING" sh pacemakerd && left=1
     done
     ((left)) || return 0
     sleep 0.2
@@ -656,6 +665,7 @@ _lab_pcmk_stop() {
   return 1
 }
 
+# shellcheck disable=SC2120
 # lab_status: crm_mon -1 from the first running node.
 lab_status() {
   local n
@@ -667,16 +677,16 @@ lab_status() {
 
 # lab_mem: memory per node (RSS and PSS of every process in the node's PID namespace).
 lab_mem() {
-  local n hp ns p tot_rss=0 tot_pss=0 rss pss cnt k v
+  local n hp p tot_rss=0 tot_pss=0 rss pss cnt k v
   for n in $(lab_nodes); do
     hp=$(lab_holder_pid "$n") || { printf '%-4s off\n' "$n"; continue; }
-    ns=$(stat -L -c %i "/proc/$hp/ns/pid") || continue
     rss=0 pss=0 cnt=0
-    for p in $(ps -e -o pidns=,pid= | awk -v ns="$ns" '$1 == ns {print $2}'); do
+    for p in /proc/[0-9]*; do
+      [[ $p/ns/pid -ef /proc/$hp/ns/pid ]] 2>/dev/null || continue
       cnt=$((cnt + 1))
       while read -r k v _; do
         case $k in Rss:) rss=$((rss + v)) ;; Pss:) pss=$((pss + v)) ;; esac
-      done <"/proc/$p/smaps_rollup" 2>/dev/null
+      done <"$p/smaps_rollup" 2>/dev/null
     done
     printf '%-4s %3d processes  RSS %6d KiB  PSS %6d KiB\n' "$n" "$cnt" "$rss" "$pss"
     tot_rss=$((tot_rss + rss)) tot_pss=$((tot_pss + pss))
@@ -729,17 +739,21 @@ lab_ping_start() {
 }
 
 # lab_ping_gap FILE [SINCE_US]: longest interval between consecutive replies (after SINCE_US) as
-# "GAP_US END_US REPLIES LOST": END_US is the reply that ended the gap (the client resumed).
+# "GAP_US END_US REPLIES UNANSWERED": END_US is the reply that ended the gap (the client
+# resumed), 0 if the gap was still open at the end of FILE (measured up to its last line).
 lab_ping_gap() {
   awk -v since="${2:-0}" '
+    /^\[[0-9.]+\]/ { t = substr($1, 2, length($1) - 2) * 1e6; last = t }
     /bytes from/ {
-      t = substr($1, 2, length($1) - 2) * 1e6
       if (t < since) { prev = t; next }
       n++
       if (prev && t - prev > gap) { gap = t - prev; end = t }
       prev = t
     }
-    /no answer yet/ { t = substr($1, 2, length($1) - 2) * 1e6; if (t >= since) lost++ }
-    END { printf "%.0f %.0f %d %d\n", gap, end, n, lost }
+    /no answer yet/ { if (t >= since) lost++ }
+    END {
+      if (prev && last - prev > gap) { gap = last - prev; end = 0 }
+      printf "%.0f %.0f %d %d\n", gap, end, n, lost
+    }
   ' "$1"
 }

@@ -299,7 +299,7 @@ func TestWaitsForCarrier(t *testing.T) {
 		w := newWorld(t)
 		testutil.SetDown(t, w.peer, peerNIC)
 		testutil.WaitOperState(t, w.ns, nic, netlink.OperDown, 2*time.Second)
-		before := w.dump()
+		before := w.stableDump()
 		r := w.must(1, "start", "ip="+vip4, "OCF_RESKEY_CRM_meta_timeout=1000")
 		if !strings.Contains(r.reason(), "no carrier") {
 			t.Errorf("exit reason %q, want one about the carrier", r.reason())

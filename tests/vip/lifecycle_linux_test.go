@@ -135,7 +135,7 @@ func TestDetect(t *testing.T) {
 
 	// Nothing matches: 2 with a reason, at start and at validate-all level
 	// 10; a probe says 7 and a stop 0. The host stays as it was.
-	before := w.dump()
+	before := w.stableDump()
 	for _, p := range [][]string{
 		{"ip=203.0.113.5"},
 		{"ip=203.0.113.5", "nic=" + nic},

@@ -119,7 +119,31 @@ func newWorld(t *testing.T) *world {
 	testutil.AddAddr(t, w.peer, peerNIC, peerV4)
 	testutil.AddAddr(t, w.peer, peerNIC, peerV6)
 	t.Cleanup(w.killHelpers)
+	if !w.settle(3 * time.Second) {
+		t.Fatalf("addresses of %s still tentative", nic)
+	}
 	return w
+}
+
+// settle waits until no address in the agent namespace is tentative (the
+// kernel ends DAD, or skips it, from a work queue, so a loaded machine
+// shows link-local addresses tentative for a moment), and reports whether
+// that happened within timeout.
+func (w *world) settle(timeout time.Duration) bool {
+	w.t.Helper()
+	h := testutil.Handle(w.t, w.ns)
+	return waitFor(timeout, func() bool {
+		addrs, err := h.AddrList(nil, netlink.FAMILY_V6)
+		if err != nil {
+			w.t.Fatalf("list addresses: %v", err)
+		}
+		for _, a := range addrs {
+			if a.Flags&unix.IFA_F_TENTATIVE != 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // fastDAD enables duplicate address detection on lan0, shortened to one
@@ -240,12 +264,11 @@ func (w *world) must(want int, action string, kv ...string) run {
 
 // An addr is an address found in a namespace.
 type addr struct {
-	nic     string
-	prefix  int
-	label   string
-	flags   int
-	brd     netip.Addr
-	prefLft int
+	nic    string
+	prefix int
+	label  string
+	flags  int
+	brd    netip.Addr
 }
 
 // find looks for ip in ns; ok is false when it is absent.
@@ -268,7 +291,7 @@ func find(t *testing.T, ns netns.NsHandle, ip string) (addr, bool) {
 		}
 		ones, _ := a.Mask.Size()
 		brd, _ := netip.AddrFromSlice(a.Broadcast)
-		return addr{nic: l.Attrs().Name, prefix: ones, label: a.Label, flags: a.Flags, brd: brd.Unmap(), prefLft: a.PreferedLft}, true
+		return addr{nic: l.Attrs().Name, prefix: ones, label: a.Label, flags: a.Flags, brd: brd.Unmap()}, true
 	}
 	return addr{}, false
 }
@@ -299,6 +322,7 @@ func (w *world) hasNot(ip string) {
 // nothing.
 func (w *world) dump() string {
 	w.t.Helper()
+	w.settle(500 * time.Millisecond)
 	var b strings.Builder
 	for _, args := range [][]string{
 		{"-o", "link", "show"},
@@ -313,6 +337,24 @@ func (w *world) dump() string {
 		b.Write(out)
 	}
 	return b.String()
+}
+
+// stableDump is dump once the namespace has stopped changing (two dumps
+// 100 ms apart agree): the kernel reworks IPv6 routes for a while after a
+// carrier change.
+func (w *world) stableDump() string {
+	w.t.Helper()
+	prev := w.dump()
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		cur := w.dump()
+		if cur == prev {
+			return cur
+		}
+		prev = cur
+	}
+	w.t.Fatalf("the namespace keeps changing:\n%s", prev)
+	return ""
 }
 
 // stateFiles lists the state directory, lock files aside (they stay by

@@ -96,7 +96,7 @@ func TestAnnounce(t *testing.T) {
 					}
 				}
 				total := time.Duration(len(f.sent)-1) * tt.step
-				if elapsed < total || elapsed > total+tt.step {
+				if elapsed < total || elapsed > total+200*time.Millisecond {
 					t.Errorf("took %v, want about %v", elapsed, total)
 				}
 			}
@@ -108,8 +108,8 @@ func TestAnnounceContext(t *testing.T) {
 	f := &fakeAnnouncer{ip: netip.MustParseAddr("192.0.2.1")}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.onFrame = func(n int) {
-		if n == 3 {
-			cancel()
+		if n == 1 {
+			cancel() // during the half-hour wait for the reply
 		}
 	}
 	start := time.Now()
@@ -117,8 +117,8 @@ func TestAnnounceContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("announce = %v, want context.Canceled", err)
 	}
-	if len(f.sent) != 3 || time.Since(start) > time.Second {
-		t.Errorf("sent %d frames in %v after cancel at the third", len(f.sent), time.Since(start))
+	if len(f.sent) != 1 || time.Since(start) > time.Second {
+		t.Errorf("sent %d frames in %v after cancel at the first", len(f.sent), time.Since(start))
 	}
 	// Already ended: nothing is sent.
 	f2 := &fakeAnnouncer{ip: netip.MustParseAddr("2001:db8::1")}
