@@ -106,13 +106,16 @@ func open() (*bondlink.Handle, error) {
 // no bonding driver 5, anything else 1. The bonding driver also answers
 // EPERM for refused options, so EPERM means privilege only when not root.
 func kernelErr(err error, what string) error {
+	if what != "" {
+		err = fmt.Errorf("%s: %w", what, err)
+	}
 	switch {
 	case errors.Is(err, os.ErrPermission) && os.Geteuid() != 0:
-		return ocf.Wrap(ocf.ErrPerm, err, what+" (needs root: CAP_NET_ADMIN)")
+		return ocf.Errorf(ocf.ErrPerm, "%w (needs root: CAP_NET_ADMIN)", err)
 	case errors.Is(err, bondlink.ErrNoBonding):
-		return ocf.Wrap(ocf.ErrInstalled, err, what+" (load the bonding module)")
+		return ocf.Errorf(ocf.ErrInstalled, "%w (load the bonding module)", err)
 	}
-	return ocf.Wrap(ocf.ErrGeneric, err, what)
+	return ocf.Wrap(ocf.ErrGeneric, err, "")
 }
 
 // mismatch says why the existing bond st is not the configured one (mode or
@@ -247,7 +250,7 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 			if err := checkSlaves(h, cfg, own); err != nil {
 				return err
 			}
-			rec = record{Instance: c.Instance, Bond: cfg.Name, Mode: cfg.Options.Mode.String()}
+			rec = record{Instance: c.Instance, Bond: cfg.Name, Mode: cfg.Options.Mode.String(), Slaves: adoptedPorts(st)}
 			if err := a.apply(c, h, cfg, &rec, st, true); err != nil {
 				return err
 			}
@@ -285,7 +288,7 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 	}()
 	b, err := h.Create(cfg.Name, &cfg.Options)
 	if err != nil {
-		return kernelErr(err, "create bond "+cfg.Name)
+		return kernelErr(err, "")
 	}
 	rec.Index = b.Attrs().Index
 	if err := save(c, &rec); err != nil {
@@ -293,6 +296,17 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 	}
 	c.Log.Infof("created bond %s (%s)", cfg.Name, cfg.Options.String())
 	return a.converge(ctx, c, h, cfg, &rec, true)
+}
+
+// adoptedPorts is what stop gives back to the ports of an adopted bond:
+// their administrative state (the kernel restores their MTU and MAC when
+// it releases them; what they had before that bond is unknown).
+func adoptedPorts(st *bondlink.Status) []bondlink.LinkState {
+	var out []bondlink.LinkState
+	for _, s := range st.Slaves {
+		out = append(out, bondlink.LinkState{Name: s.Name, Index: s.Index, Up: s.AdminUp})
+	}
+	return out
 }
 
 // capture records the state of every configured port not yet in rec.
@@ -365,7 +379,7 @@ func (a Agent) converge(ctx context.Context, c *ocf.Call, h *bondlink.Handle, cf
 		}
 		enslaved = append(enslaved, s)
 	}
-	if err := h.SetUp(cfg.Name); err != nil {
+	if err := h.Up(cfg.Name); err != nil {
 		return kernelErr(err, "set "+cfg.Name+" up")
 	}
 	if arpValidates(cfg) && !hasIPv4(h, cfg.Name) {
@@ -530,7 +544,15 @@ func portState(st *bondlink.Status, name string) string {
 		b.WriteString(" no carrier")
 	}
 	if st.Options.Mode == bondlink.LACP && s.Up() && st.AD != nil && !s.Aggregated(st.AD.Aggregator) {
-		fmt.Fprintf(&b, " not aggregated (lacp %d/%d)", s.ActorState, s.PartnerState)
+		switch {
+		case s.ActorState&bondlink.PortDefaulted != 0:
+			b.WriteString(" no LACP partner")
+		case s.ActorState&bondlink.PortExpired != 0:
+			b.WriteString(" LACP partner silent")
+		default:
+			b.WriteString(" not aggregated")
+		}
+		fmt.Fprintf(&b, " (lacp %d/%d)", s.ActorState, s.PartnerState)
 	}
 	if st.ActiveSlave == name && st.Options.Mode.UsesPrimary() {
 		b.WriteString(" active")
@@ -583,6 +605,9 @@ func (a Agent) Stop(ctx context.Context, c *ocf.Call) error {
 		if !ours && !adopted {
 			c.Log.Infof("bond %s is not managed by this resource: left alone", name)
 			return nil
+		}
+		if adopted { // found by a probe, never started: stop as if adopted
+			rec, ours = record{Bond: name, Slaves: adoptedPorts(st)}, true
 		}
 		for _, s := range st.Slaves {
 			if err := h.Release(s.Name); err != nil && !errors.Is(err, netif.ErrLinkNotFound) {
@@ -684,7 +709,7 @@ func health(st *bondlink.Status, cfg *Config, level int, noAddr bool) error {
 	lacp := cfg.Options.Mode == bondlink.LACP
 	up, down := countUp(st, cfg)
 	var problems []string
-	if lacp && (st.AD == nil || !st.AD.HasPartner()) {
+	if lacp && (st.AD == nil || !st.AD.HasPartner() || len(st.Aggregated()) == 0) {
 		problems = append(problems, "no LACP partner")
 	}
 	if up < cfg.MinActive {

@@ -129,8 +129,8 @@ var Params = []ocf.Param{
 	{Name: "adopt", Type: ocf.Boolean, Default: "false", Reloadable: true,
 		Short: "Adopt a bond that already exists",
 		Long: "When a bond called name exists that this resource did not create: true takes it over " +
-			"(probe and monitor report it, start applies the options, stop deletes it) if its mode " +
-			"and slaves match, and refuses otherwise; false (the default) leaves it alone: probes " +
+			"(probe and monitor report it, start applies the options, stop deletes it and leaves its " +
+			"ports up if they were) if its mode and slaves match, and refuses otherwise; false (the default) leaves it alone: probes " +
 			"and monitors report not running, start fails with exit code 1."},
 }
 

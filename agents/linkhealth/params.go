@@ -53,11 +53,13 @@ var Params = []ocf.Param{
 		Long: "Consecutive successful checks (one at carrier return, then one per probe_interval) " +
 			"that make an unhealthy link healthy again (1 to 1000): the hysteresis against flapping " +
 			"links."},
-	{Name: "dampen", Type: ocf.Duration, Default: "5s", Reloadable: true,
+	{Name: "dampen", Type: ocf.Duration, Default: "0", Reloadable: true,
 		Short: "Attribute dampening delay",
 		Long: "Passed to attrd_updater -d: attrd holds a change this long before writing it to the " +
-			"CIB, so a failure that all nodes see at once (a shared switch) does not move resources. " +
-			"0 writes at once."},
+			"CIB. 0 (the default) writes at once, so resources leave a node with a dead link within " +
+			"milliseconds, before their own monitors notice and recover them in place; flapping is " +
+			"already absorbed by fail_count and recover_count. Set it (ping uses 5s) when a failure " +
+			"every node sees at once, such as a shared switch, should not move resources."},
 	{Name: "health_attribute", Type: ocf.Boolean, Default: "false", Reloadable: true,
 		Short: "Also publish #health-<name>",
 		Long: "Also publish the node health attribute #health-<name> for node-health-strategy: green " +

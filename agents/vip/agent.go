@@ -301,7 +301,7 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 
 	if cfg.IP.Is6() && !cfg.NoDAD {
 		// DAD runs only once the link has carrier.
-		if err := waitUp(ctx, h, name); err != nil {
+		if _, err := waitUp(ctx, h, name); err != nil {
 			return err
 		}
 		if err := h.WaitDAD(ctx, link, cfg.IP); err != nil {
@@ -311,16 +311,14 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 			return ocf.Wrap(ocf.ErrGeneric, err, "duplicate address detection")
 		}
 	}
-	if err := save(c, cfg, name, prefix, label); err != nil {
+	if cfg.ARPCount == 0 || !announces(link) {
+		return save(c, cfg, name, prefix, label)
+	}
+	up, err := waitUp(ctx, h, name)
+	if err != nil {
 		return err
 	}
-	if cfg.ARPCount > 0 && announces(link) {
-		if err := waitUp(ctx, h, name); err != nil {
-			return err
-		}
-		return announceStart(ctx, c, cfg, link)
-	}
-	return nil
+	return announceStart(ctx, c, cfg, up, func() error { return save(c, cfg, name, prefix, label) })
 }
 
 // adopt handles a start that finds the address configured already: success
@@ -344,6 +342,9 @@ func (Agent) adopt(ctx context.Context, c *ocf.Call, h *netif.Handle, cfg *Confi
 	if want >= 0 && ones != want {
 		return ocf.Errorf(ocf.ErrGeneric, "%s is already on %s with prefix /%d, not /%d: remove it first", cfg.IP, name, ones, want)
 	}
+	if cfg.Label != "" && addr.Label != name+":"+cfg.Label {
+		return ocf.Errorf(ocf.ErrGeneric, "%s is already on %s with label %q, not %s:%s: remove it first", cfg.IP, name, addr.Label, name, cfg.Label)
+	}
 	if addr.Flags&unix.IFA_F_DADFAILED != 0 {
 		pfx := netip.PrefixFrom(cfg.IP, ones)
 		if err := h.AddrDel(cur, pfx); err != nil && !errors.Is(err, netif.ErrAddrNotFound) {
@@ -366,7 +367,7 @@ func (Agent) adopt(ctx context.Context, c *ocf.Call, h *netif.Handle, cfg *Confi
 // duplicateCheck is run_arping: an RFC 5227 probe for the address before
 // it is added; another owner fails the start.
 func (Agent) duplicateCheck(ctx context.Context, c *ocf.Call, h *netif.Handle, cfg *Config, name string) error {
-	if err := waitUp(ctx, h, name); err != nil {
+	if _, err := waitUp(ctx, h, name); err != nil {
 		return err
 	}
 	ifi, err := net.InterfaceByName(name)
@@ -387,15 +388,17 @@ func (Agent) duplicateCheck(ctx context.Context, c *ocf.Call, h *netif.Handle, c
 	return nil
 }
 
-// waitUp waits, within ctx, until link name is up with carrier.
-func waitUp(ctx context.Context, h *netif.Handle, name string) error {
+// waitUp waits, within ctx, until link name is up with carrier, and
+// returns it as then read.
+func waitUp(ctx context.Context, h *netif.Handle, name string) (netlink.Link, error) {
 	if l, err := h.LinkByName(name); err == nil && netif.IsUp(l) {
-		return nil
+		return l, nil
 	}
-	if _, err := h.WaitOperUp(ctx, name); err != nil {
-		return ocf.Wrap(ocf.ErrGeneric, err, name+" has no carrier (no active link or slave) within the start timeout")
+	l, err := h.WaitOperUp(ctx, name)
+	if err != nil {
+		return nil, ocf.Wrap(ocf.ErrGeneric, err, name+" has no carrier (no active link or slave) within the start timeout")
 	}
-	return nil
+	return l, nil
 }
 
 // announces reports whether addresses on link are announced: only
@@ -488,6 +491,9 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 	if err != nil {
 		return err
 	}
+	if !c.Probe {
+		relayErrors(c, cfg.IP, false)
+	}
 	h, err := open()
 	if err != nil {
 		return err
@@ -541,7 +547,6 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 	if c.Probe {
 		return nil
 	}
-	relayErrors(c, cfg.IP, false)
 	if !announces(link) || (c.CheckLevel < 10 && cfg.ARPCountRefresh == 0) {
 		return nil
 	}

@@ -50,18 +50,18 @@ func burst(ip netip.Addr, count int, interval time.Duration) time.Duration {
 // first round; the child is started right after the first frame, so it is
 // ready when the second round is due. Without arp_bg the whole burst is
 // sent before start returns, as much of it as fits in the operation
-// timeout (the rest in the background). A send error in the foreground
-// fails the start; the child's errors go to the agent log and are relayed
-// by the next monitor.
-func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.Link) error {
-	name := link.Attrs().Name
-	ifi, err := net.InterfaceByIndex(link.Attrs().Index)
-	if err != nil {
-		return kernelErr(err, "interface "+name)
-	}
+// timeout (the rest in the background). afterFirst (saving the state)
+// runs right after the first frame, off the path to it. A send error in the
+// foreground fails the start; the child's errors go to the agent log and
+// are relayed by the next monitor.
+func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.Link, afterFirst func() error) error {
+	a := link.Attrs()
+	// Built from the link rather than net.InterfaceByIndex, which dumps
+	// every link and address again.
+	ifi := &net.Interface{Index: a.Index, MTU: a.MTU, Name: a.Name, HardwareAddr: a.HardwareAddr, Flags: a.Flags}
 	s, err := garp.Open(ifi, cfg.IP)
 	if err != nil {
-		return kernelErr(err, "open announcer on "+name)
+		return kernelErr(err, "open announcer on "+a.Name)
 	}
 	defer s.Close()
 
@@ -80,20 +80,8 @@ func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.L
 			cfg.ARPCount, cfg.ARPInterval, fg)
 	}
 	rest := cfg.ARPCount - fg
+
 	start := time.Now()
-	next := start.Add(time.Duration(fg) * cfg.ARPInterval)
-
-	if fg > 1 || rest == 0 {
-		if err := garp.Announce(ctx, s, fg, cfg.ARPInterval); err != nil {
-			return ocf.Wrap(ocf.ErrGeneric, err, "")
-		}
-		if rest > 0 && !startBackground(c, cfg, name, rest, next) {
-			foreground(ctx, c, s, cfg, rest, next)
-		}
-		return nil
-	}
-
-	// One round in the foreground, the rest in the background.
 	first := s.Advertise
 	if cfg.IP.Is4() {
 		first = s.Request
@@ -101,19 +89,34 @@ func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.L
 	if err := first(); err != nil {
 		return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
 	}
-	spawned := startBackground(c, cfg, name, rest, next)
+	if err := afterFirst(); err != nil {
+		return err
+	}
+	spawned := rest > 0 && startBackground(c, cfg, a.Name, rest, start.Add(time.Duration(fg)*cfg.ARPInterval))
+	fail := func(err error) error {
+		killBackground(c, cfg.IP)
+		return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
+	}
 	if cfg.IP.Is4() {
 		err := sleepUntil(ctx, start.Add(cfg.ARPInterval/2))
 		if err == nil {
 			err = s.Reply()
 		}
 		if err != nil {
-			killBackground(c, cfg.IP)
-			return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
+			return fail(err)
 		}
 	}
-	if !spawned {
-		foreground(ctx, c, s, cfg, rest, next)
+	if fg > 1 {
+		err := sleepUntil(ctx, start.Add(cfg.ARPInterval))
+		if err == nil {
+			err = garp.Announce(ctx, s, fg-1, cfg.ARPInterval)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if rest > 0 && !spawned {
+		foreground(ctx, c, s, cfg, rest, start.Add(time.Duration(fg)*cfg.ARPInterval))
 	}
 	return nil
 }
@@ -228,16 +231,24 @@ func (Agent) Helper(ctx context.Context, c *ocf.Call, name string) error {
 		return kernelErr(err, "background announcements of "+cfg.IP.String()+" on "+nic)
 	}
 	defer s.Close()
-	gone := false
+	gone, failed := false, 0
 	_ = garp.AnnounceNotify(ctx, s, rounds, cfg.ARPInterval, func(round int, err error) {
 		if err != nil {
-			c.Log.Errorf("background announcement of %s on %s, round %d of %d: %v", cfg.IP, nic, round+1, rounds+1, err)
+			// The first failure in full, then a count: the same cause
+			// usually fails every round.
+			if failed == 0 {
+				c.Log.Errorf("announce %s on %s, round %d of %d: %v", cfg.IP, nic, round+1, rounds+1, err)
+			}
+			failed++
 		}
 		if round < rounds && !present() {
 			gone = true
 			cancel()
 		}
 	})
+	if failed > 1 {
+		c.Log.Errorf("announce %s on %s: %d of the %d background rounds failed", cfg.IP, nic, failed, rounds)
+	}
 	if gone {
 		c.Log.Debugf("%s left %s: background announcements stopped", cfg.IP, nic)
 	}

@@ -273,9 +273,9 @@ func (h *Handle) Delete(name string) error {
 	return nil
 }
 
-// SetUp sets bond (or any link) name administratively up. Equivalent to:
-// ip link set $name up
-func (h *Handle) SetUp(name string) error {
+// Up sets bond (or any link) name administratively up; the bond opens its
+// ports. Equivalent to: ip link set $name up
+func (h *Handle) Up(name string) error {
 	l, err := h.LinkByName(name)
 	if err != nil {
 		return err
@@ -572,8 +572,9 @@ func (h *Handle) Capture(name string) (LinkState, error) {
 }
 
 // Restore puts link s.Name back into state s: down while the MTU and MAC
-// are set back when they differ, then up if it was up. It does not touch
-// the master (a port is released with Release). Equivalent to:
+// are set back when they differ, then up if it was up. A zero MTU or an
+// empty MAC in s leaves that attribute alone. It does not touch the master
+// (a port is released with Release). Equivalent to:
 // ip link set $name down; ip link set $name mtu $mtu address $mac; ip link set $name up
 func (h *Handle) Restore(s LinkState) error {
 	l, err := h.LinkByName(s.Name)

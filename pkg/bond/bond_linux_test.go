@@ -137,7 +137,7 @@ func TestLifecycle(t *testing.T) {
 		must(t, w.h.Enslave(w.bond, s))
 		must(t, w.h.Enslave(w.bond, s)) // already a port: no-op
 	}
-	must(t, w.h.SetUp(w.bond))
+	must(t, w.h.Up(w.bond))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := w.h.Wait(ctx, w.bond, func(st *Status) (bool, error) {

@@ -134,6 +134,9 @@ func parseEnum(option, s string) (uint8, error) {
 	return 0, fmt.Errorf("%s %q: want one of %s (or 0..%d)", option, s, strings.Join(names, ", "), len(names)-1)
 }
 
+// String returns the kernel's name of the value ("802.3ad", "layer3+4"),
+// or "<option>(N)" for a number the kernel does not define; the same holds
+// for the other option types below.
 func (m Mode) String() string            { return enumString("mode", uint8(m)) }
 func (v ARPValidate) String() string     { return enumString("arp_validate", uint8(v)) }
 func (v ARPAllTargets) String() string   { return enumString("arp_all_targets", uint8(v)) }

@@ -5,11 +5,13 @@
 // health checks.
 //
 // Everything goes through AF_PACKET sockets (mdlayher/packet) with frames
-// built here (mdlayher/arp, mdlayher/ethernet, mdlayher/ndp), so nothing
-// needs an address on the interface first: not the VIP (arp.Dial would), not
-// a non-tentative IPv6 source (an ICMPv6 socket bound to a tentative VIP
-// fails), not even a source at all (probes use 0.0.0.0 and ::). Raw
-// sockets need CAP_NET_RAW; without it the errors wrap os.ErrPermission.
+// built here (mdlayher/arp, mdlayher/ethernet, and a small Neighbor
+// Discovery codec of its own, nd.go, which keeps x/net/icmp and its
+// crypto/rand out of the agents), so nothing needs an address on the
+// interface first: not the VIP (arp.Dial would), not a non-tentative IPv6
+// source (an ICMPv6 socket bound to a tentative VIP fails), not even a
+// source at all (probes use 0.0.0.0 and ::). Raw sockets need CAP_NET_RAW;
+// without it the errors wrap os.ErrPermission.
 //
 // The frames follow IPaddr2's send_arp and send_ua:
 //

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
-	"github.com/mdlayher/ndp"
 )
 
 const (
@@ -80,16 +79,24 @@ func multicastMAC(ip netip.Addr) net.HardwareAddr {
 
 // ndpFrame builds Ethernet, IPv6 (hop limit 255) and ICMPv6 headers around
 // the ND message m, with the ICMPv6 checksum computed.
-func ndpFrame(hw, ethDst net.HardwareAddr, src, dst netip.Addr, m ndp.Message) ([]byte, error) {
-	icmp, err := ndp.MarshalMessageChecksum(m, src, dst)
-	if err != nil {
-		return nil, fmt.Errorf("build %s: %w", m.Type(), err)
+func ndpFrame(hw, ethDst net.HardwareAddr, src, dst netip.Addr, m *ndMessage) ([]byte, error) {
+	name := "neighbor solicitation"
+	if m.typ == icmpTypeNA {
+		name = "neighbor advertisement"
 	}
-	b := make([]byte, ethHeaderLen+ipv6HeaderLen+len(icmp))
+	switch {
+	case len(hw) != 6:
+		return nil, fmt.Errorf("build %s: invalid MAC %q", name, hw)
+	case !isIPv6(src) || !isIPv6(dst) || !isIPv6(m.target):
+		return nil, fmt.Errorf("build %s: invalid IPv6 address among %s, %s, %s", name, src, dst, m.target)
+	}
+	b := make([]byte, ethHeaderLen+ipv6HeaderLen, ethHeaderLen+ipv6HeaderLen+ndLen+2*llaOptLen)
 	copy(b[0:6], ethDst)
 	copy(b[6:12], hw)
 	binary.BigEndian.PutUint16(b[12:14], etherTypeIPv6)
+	b = marshalND(b, m)
 	ip := b[ethHeaderLen:]
+	icmp := ip[ipv6HeaderLen:]
 	ip[0] = 6 << 4 // version 6, traffic class 0, flow label 0
 	binary.BigEndian.PutUint16(ip[4:6], uint16(len(icmp)))
 	ip[6] = protoICMPv6
@@ -97,19 +104,18 @@ func ndpFrame(hw, ethDst net.HardwareAddr, src, dst netip.Addr, m ndp.Message) (
 	s, d := src.As16(), dst.As16()
 	copy(ip[8:24], s[:])
 	copy(ip[24:40], d[:])
-	copy(ip[ipv6HeaderLen:], icmp)
+	binary.BigEndian.PutUint16(icmp[2:4], icmpv6Checksum(src, dst, icmp))
 	return b, nil
 }
+
+// isIPv6 reports whether ip is an IPv6 address and not IPv4-mapped.
+func isIPv6(ip netip.Addr) bool { return ip.Is6() && !ip.Is4In6() }
 
 // naFrame is the unsolicited Neighbor Advertisement for target, from src to
 // all nodes: Override set, Solicited and Router clear, target link-layer
 // address option hw.
 func naFrame(hw net.HardwareAddr, src, target netip.Addr) ([]byte, error) {
-	na := &ndp.NeighborAdvertisement{
-		Override:      true,
-		TargetAddress: target,
-		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: hw}},
-	}
+	na := &ndMessage{typ: icmpTypeNA, override: true, target: target, targetLLA: hw}
 	return ndpFrame(hw, multicastMAC(allNodes), src, allNodes, na)
 }
 
@@ -118,13 +124,10 @@ func naFrame(hw net.HardwareAddr, src, target netip.Addr) ([]byte, error) {
 // source link-layer address option, as RFC 4861 requires; otherwise it
 // carries hw.
 func nsFrame(hw net.HardwareAddr, src, target netip.Addr) ([]byte, error) {
-	snm, err := ndp.SolicitedNodeMulticast(target)
-	if err != nil {
-		return nil, fmt.Errorf("build neighbor solicitation: %w", err)
-	}
-	ns := &ndp.NeighborSolicitation{TargetAddress: target}
+	snm := solicitedNodeMulticast(target)
+	ns := &ndMessage{typ: icmpTypeNS, target: target}
 	if src != unspecified {
-		ns.Options = []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: hw}}
+		ns.sourceLLA = hw
 	}
 	return ndpFrame(hw, multicastMAC(snm), src, snm, ns)
 }
@@ -146,7 +149,7 @@ func parseARP(b []byte) (*arp.Packet, bool) {
 type ndpPacket struct {
 	ethSrc   net.HardwareAddr
 	src, dst netip.Addr
-	msg      ndp.Message
+	msg      ndMessage
 }
 
 // parseNDP decodes an Ethernet/IPv6/ICMPv6 ND frame without extension
@@ -163,8 +166,8 @@ func parseNDP(b []byte) (ndpPacket, bool) {
 	if ipv6HeaderLen+plen > len(ip) {
 		return ndpPacket{}, false
 	}
-	m, err := ndp.ParseMessage(ip[ipv6HeaderLen : ipv6HeaderLen+plen])
-	if err != nil {
+	m, ok := parseND(ip[ipv6HeaderLen : ipv6HeaderLen+plen])
+	if !ok {
 		return ndpPacket{}, false
 	}
 	return ndpPacket{
@@ -173,15 +176,4 @@ func parseNDP(b []byte) (ndpPacket, bool) {
 		dst:    netip.AddrFrom16([16]byte(ip[24:40])),
 		msg:    m,
 	}, true
-}
-
-// linkLayerAddr returns the link-layer address option of direction d in
-// opts, or nil.
-func linkLayerAddr(opts []ndp.Option, d ndp.Direction) net.HardwareAddr {
-	for _, o := range opts {
-		if lla, ok := o.(*ndp.LinkLayerAddress); ok && lla.Direction == d {
-			return lla.Addr
-		}
-	}
-	return nil
 }

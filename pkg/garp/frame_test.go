@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/mdlayher/arp"
-	"github.com/mdlayher/ndp"
 )
 
 var (
@@ -96,9 +95,10 @@ func TestARPFrames(t *testing.T) {
 	}
 }
 
-// icmpv6Checksum verifies the ICMPv6 checksum of an IPv6 packet: the
-// ones'-complement sum over pseudo header and message must be 0xffff.
-func icmpv6Checksum(ip []byte) bool {
+// checksumOK verifies the ICMPv6 checksum of an IPv6 packet independently
+// of icmpv6Checksum: the ones'-complement sum over pseudo header and message
+// must be 0xffff.
+func checksumOK(ip []byte) bool {
 	plen := int(binary.BigEndian.Uint16(ip[4:6]))
 	var sum uint32
 	add := func(b []byte) {
@@ -186,7 +186,7 @@ func TestNDPFrames(t *testing.T) {
 			if icmp != want {
 				t.Errorf("ICMPv6\n got %s\nwant %s", icmp, want)
 			}
-			if !icmpv6Checksum(ip) {
+			if !checksumOK(ip) {
 				t.Errorf("bad ICMPv6 checksum")
 			}
 			p, ok := parseNDP(f)
@@ -226,9 +226,9 @@ func TestParseNDPRejects(t *testing.T) {
 		})
 	}
 	p, ok := parseNDP(good)
-	na, isNA := p.msg.(*ndp.NeighborAdvertisement)
-	if !ok || !isNA || !na.Override || na.Solicited || na.Router || na.TargetAddress != testV6 ||
-		!bytes.Equal(linkLayerAddr(na.Options, ndp.Target), testMAC) || linkLayerAddr(na.Options, ndp.Source) != nil {
+	m := p.msg
+	if !ok || m.typ != icmpTypeNA || !m.override || m.solicited || m.router || m.target != testV6 ||
+		!bytes.Equal(m.targetLLA, testMAC) || m.sourceLLA != nil {
 		t.Errorf("parseNDP(NA) = %+v, %v", p, ok)
 	}
 }

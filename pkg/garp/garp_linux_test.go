@@ -12,7 +12,6 @@ import (
 	"github.com/hanet/hanet/pkg/testutil"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
-	"github.com/mdlayher/ndp"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -163,8 +162,7 @@ func TestAnnounceIPv6Frames(t *testing.T) {
 			}
 			isNA := func(b []byte) bool {
 				p, ok := parseNDP(b)
-				na, isNA := p.msg.(*ndp.NeighborAdvertisement)
-				return ok && isNA && na.TargetAddress == netip.MustParseAddr("2001:db8::10")
+				return ok && p.msg.typ == icmpTypeNA && p.msg.target == netip.MustParseAddr("2001:db8::10")
 			}
 			frames, ok := c.Wait(time.Second, func(f []testutil.Frame) bool { return len(fromUs(f, w.ifi.HardwareAddr, isNA)) >= count })
 			frames = fromUs(frames, w.ifi.HardwareAddr, isNA)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mdlayher/arp"
-	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
 )
@@ -151,16 +150,16 @@ func Probe(ctx context.Context, ifi *net.Interface, ip netip.Addr, timeout time.
 			if !ok || bytes.Equal(p.ethSrc, ours) {
 				return nil
 			}
-			switch m := p.msg.(type) {
-			case *ndp.NeighborAdvertisement:
-				if m.TargetAddress == ip {
-					if mac := linkLayerAddr(m.Options, ndp.Target); mac != nil {
-						return mac
+			switch m := p.msg; m.typ {
+			case icmpTypeNA:
+				if m.target == ip {
+					if m.targetLLA != nil {
+						return m.targetLLA
 					}
 					return p.ethSrc
 				}
-			case *ndp.NeighborSolicitation:
-				if m.TargetAddress == ip && p.src == unspecified {
+			case icmpTypeNS:
+				if m.target == ip && p.src == unspecified {
 					return p.ethSrc
 				}
 			}
@@ -231,9 +230,9 @@ func Resolve(ctx context.Context, ifi *net.Interface, src, target netip.Addr, ti
 			if !ok || bytes.Equal(p.ethSrc, ours) {
 				return nil
 			}
-			if m, ok := p.msg.(*ndp.NeighborAdvertisement); ok && m.TargetAddress == target {
-				if mac := linkLayerAddr(m.Options, ndp.Target); mac != nil {
-					return mac
+			if m := p.msg; m.typ == icmpTypeNA && m.target == target {
+				if m.targetLLA != nil {
+					return m.targetLLA
 				}
 				return p.ethSrc
 			}

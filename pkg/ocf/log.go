@@ -3,7 +3,6 @@ package ocf
 import (
 	"fmt"
 	"io"
-	"log/syslog"
 	"os"
 	"strings"
 	"sync"
@@ -53,35 +52,17 @@ type Logger struct {
 }
 
 // SyslogDialer opens a syslog writer for facility with tag; tests replace it
-// (WithSyslog). When the writer has the methods of *syslog.Writer (Err,
+// (WithSyslog). When the writer has the methods of the syslog writer (Err,
 // Warning, Info, Notice) each line goes out at its own priority; otherwise
 // every line is written to it as text ending in a newline.
 type SyslogDialer func(facility, tag string) (io.Writer, error)
 
-// leveled is the part of *syslog.Writer that sets a line's priority.
+// leveled is the part of the syslog writer that sets a line's priority.
 type leveled interface {
 	Err(string) error
 	Warning(string) error
 	Info(string) error
 	Notice(string) error
-}
-
-func dialSyslog(facility, tag string) (io.Writer, error) {
-	fac, ok := syslogFacilities[strings.ToLower(facility)]
-	if !ok {
-		fac = syslog.LOG_DAEMON
-	}
-	return syslog.New(fac|syslog.LOG_NOTICE, tag)
-}
-
-var syslogFacilities = map[string]syslog.Priority{
-	"kern": syslog.LOG_KERN, "user": syslog.LOG_USER, "mail": syslog.LOG_MAIL,
-	"daemon": syslog.LOG_DAEMON, "auth": syslog.LOG_AUTH, "syslog": syslog.LOG_SYSLOG,
-	"lpr": syslog.LOG_LPR, "news": syslog.LOG_NEWS, "uucp": syslog.LOG_UUCP,
-	"cron": syslog.LOG_CRON, "authpriv": syslog.LOG_AUTHPRIV, "ftp": syslog.LOG_FTP,
-	"local0": syslog.LOG_LOCAL0, "local1": syslog.LOG_LOCAL1, "local2": syslog.LOG_LOCAL2,
-	"local3": syslog.LOG_LOCAL3, "local4": syslog.LOG_LOCAL4, "local5": syslog.LOG_LOCAL5,
-	"local6": syslog.LOG_LOCAL6, "local7": syslog.LOG_LOCAL7,
 }
 
 // newLogger builds the logger an action uses from its environment.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +242,9 @@ func TestARPMonitor(t *testing.T) {
 	a.expect("start", ocf.Success)
 	// Validated replies need an address on the bond (the vip resource's
 	// job in a cluster); start did not wait for them.
+	if r := reason(a.monitor(ocf.ErrGeneric)); !strings.Contains(r, "arp_validate needs an IPv4 address") {
+		t.Errorf("monitor before the address: %q", r)
+	}
 	l.addr()
 	d, _ := a.waitMonitor(ocf.Success, 5*time.Second)
 	t.Logf("ARP monitor: healthy %s after the address", d.Round(time.Millisecond))
@@ -320,7 +325,7 @@ func TestAdopt(t *testing.T) {
 		for _, s := range l.slaves {
 			must(t, h.Enslave(l.bond, s))
 		}
-		must(t, h.SetUp(l.bond))
+		must(t, h.Up(l.bond))
 		time.Sleep(50 * time.Millisecond)
 	}
 	foreign(bondlink.ActiveBackup)
@@ -344,8 +349,22 @@ func TestAdopt(t *testing.T) {
 	if l.bondExists() {
 		t.Errorf("stop left the adopted bond")
 	}
+	for _, s := range l.state() {
+		if !s.Up || s.Master != "" {
+			t.Errorf("port of the adopted bond after stop: %+v, want up without master", s)
+		}
+	}
 	if f := a.stateFiles(); len(f) != 0 {
 		t.Errorf("state files left: %v", f)
+	}
+
+	// Found by a probe, never started (Pacemaker then stops it, e.g. when
+	// it runs elsewhere): stop deletes it as adopted.
+	foreign(bondlink.ActiveBackup)
+	a.expect("monitor", ocf.Success, probe)
+	a.expect("stop", ocf.Success)
+	if l.bondExists() {
+		t.Errorf("stop left the probed, adoptable bond")
 	}
 
 	foreign(bondlink.BalanceXOR)
@@ -599,4 +618,63 @@ func TestOCFTesterHost(t *testing.T) {
 		t.Errorf("ocf-tester: want start (rc 2, no bonding here) as the only failure, got %q\n%s", failures, out)
 	}
 	t.Logf("ocf-tester on the host:\n%s", out)
+}
+
+// TestNoBondingDriver: on a kernel without bonding (the host), start fails
+// with 5 and leaves the ports and the state directory as they were. The
+// agent runs in a namespace of the test's own, holding the ports.
+func TestNoBondingDriver(t *testing.T) {
+	if inGuest() {
+		t.Skip("host only: this kernel has the bonding driver")
+	}
+	testutil.SkipUnlessRoot(t)
+	ns := testutil.NewNS(t)
+	testutil.Veth(t, ns, "nb0", ns, "nb0p")
+	testutil.Veth(t, ns, "nb1", ns, "nb1p")
+	h := testutil.Handle(t, ns)
+	snap := func() []bondlink.LinkState {
+		var out []bondlink.LinkState
+		for _, n := range []string{"nb0", "nb1"} {
+			s, err := capture(h, n)
+			must(t, err)
+			out = append(out, s)
+		}
+		return out
+	}
+	before := snap()
+	dir := t.TempDir()
+	self, _ := os.Executable()
+	run := func(action string, env ...string) (int, string) {
+		cmd := testutil.Exec(ns, self, action)
+		cmd.Env = append(os.Environ(), "HANET_AS_AGENT=1", "HA_RSCTMP="+dir, "OCF_RESOURCE_INSTANCE=nb",
+			"OCF_RESKEY_name=nbond0", "OCF_RESKEY_slaves=nb0 nb1")
+		cmd.Env = append(cmd.Env, env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, stderr.String()
+	}
+	if code, stderr := run("start"); code != int(ocf.ErrInstalled) {
+		t.Errorf("start without bonding = %d, want 5:\n%s", code, stderr)
+	} else {
+		t.Logf("start without bonding: %s", reason(stderr))
+	}
+	if code, stderr := run("monitor", probe); code != int(ocf.ErrNotRunning) {
+		t.Errorf("probe = %d, want 7:\n%s", code, stderr)
+	}
+	if code, stderr := run("stop"); code != 0 {
+		t.Errorf("stop = %d, want 0:\n%s", code, stderr)
+	}
+	if after := snap(); !reflect.DeepEqual(after, before) {
+		t.Errorf("ports changed:\n after  %+v\n before %+v", after, before)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "hanet-bond-*")); len(slices.DeleteFunc(m, func(s string) bool { return strings.HasSuffix(s, ".lock") })) != 0 {
+		t.Errorf("state files left: %v", m)
+	}
 }

@@ -127,6 +127,9 @@ func (a *agent) expect(action string, want ocf.ExitCode, env ...string) string {
 		a.t.Fatalf("%s %s = %d, want %d (after %s); stderr:\n%s", action, strings.Join(env, " "), code, want,
 			time.Since(start).Round(time.Millisecond), stderr)
 	}
+	if took := time.Since(start); took > 2*time.Second {
+		a.t.Logf("%s took %s:\n%s", action, took.Round(time.Millisecond), stderr)
+	}
 	return stderr
 }
 

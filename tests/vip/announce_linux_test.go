@@ -335,3 +335,28 @@ func TestRefresh(t *testing.T) {
 	}
 	w.must(0, "stop", p...)
 }
+
+// TestBackgroundErrorsRelayed: send errors of the background announcer are
+// not lost: the next recurring monitor logs them.
+func TestBackgroundErrorsRelayed(t *testing.T) {
+	w := newWorld(t)
+	p := []string{"ip=" + vip4, "nic=" + nic, "cidr_netmask=24", "arp_count=5", "arp_interval=100"}
+	w.must(0, "start", p...)
+	testutil.SetDown(t, w.ns, nic) // the address stays; sends fail: network is down
+	if !waitFor(2*time.Second, func() bool { return !exists(filepath.Join(w.state, "*.garp.pid")) }) {
+		t.Fatalf("the background announcer did not finish")
+	}
+	r := w.must(7, "monitor", append(p, recurring)...)
+	if !strings.Contains(r.stderr, "WARNING: background announcements of "+vip4) || !strings.Contains(r.stderr, "network is down") {
+		t.Errorf("monitor does not relay the announcer's errors:\n%s", r.stderr)
+	}
+	t.Logf("monitor: %s", r.stderr)
+	r = w.must(7, "monitor", append(p, recurring)...)
+	if strings.Contains(r.stderr, "background announcements") {
+		t.Errorf("errors relayed twice:\n%s", r.stderr)
+	}
+	w.must(0, "stop", p...)
+	if got := w.stateFiles(); len(got) != 0 {
+		t.Errorf("state files after stop: %v", got)
+	}
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// quantile returns the q-quantile (0..1) of samples by linear
+// interpolation between closest ranks; NaN when there are none.
+func quantile(samples []float64, q float64) float64 {
+	if len(samples) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), samples...)
+	sort.Float64s(s)
+	pos := q * float64(len(s)-1)
+	lo := int(math.Floor(pos))
+	hi := int(math.Ceil(pos))
+	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
+}
+
+// A row of the table: a metric, its unit, and the ratio IPaddr2/vip the
+// issue demands (0: none).
+type row struct {
+	key, label, unit string
+	target           float64
+}
+
+var rows = []row{
+	{"start wall", "start: wall time", "ms", 0},
+	{"start CPU", "start: CPU, user+sys", "ms", 0},
+	{"first ARP", "start: exec → first gratuitous ARP on the peer", "ms", 20},
+	{"last ARP", "start: exec → last gratuitous ARP on the peer", "ms", 0},
+	{"ARP frames", "start: gratuitous ARP frames seen", "", 0},
+	{"monitor wall", "monitor: wall time", "ms", 0},
+	{"monitor CPU", "monitor: CPU, user+sys", "ms", 20},
+	{"stop wall", "stop: wall time", "ms", 0},
+	{"stop CPU", "stop: CPU, user+sys", "ms", 0},
+	{"peak RSS", "peak RSS (max of start, monitor, stop)", "MiB", 0},
+}
+
+func num(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// cell renders "median unit (p10–p90)".
+func cell(samples []float64, unit string) string {
+	med, p10, p90 := quantile(samples, 0.5), quantile(samples, 0.1), quantile(samples, 0.9)
+	if unit != "" {
+		unit = " " + unit
+	}
+	return fmt.Sprintf("%s%s (%s–%s)", num(med), unit, num(p10), num(p90))
+}
+
+func kernel() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "?"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
+// report writes the Markdown table and the target checks, and reports
+// whether every target is met.
+func report(w io.Writer, agents []*agent, runs int, strace bool, took time.Duration) bool {
+	vip, ref := agents[0], agents[1]
+	fmt.Fprintf(w, "### %s vs %s\n\n", vip.name, ref.name)
+	fmt.Fprintf(w, "%d interleaved runs each (vip, IPaddr2, vip, …) in %v; kernel %s, %d CPUs (%s). "+
+		"Parameters: ip=%s cidr_netmask=24 nic=%s, defaults otherwise (arp_count 5, arp_interval 200 ms, arp_bg true). "+
+		"Median (p10–p90). Times from just before fork/exec; ARP times are the peer's kernel receive timestamps; "+
+		"CPU and RSS from the agent's rusage, which includes the children it waited for but not the detached ARP sender. "+
+		"State on tmpfs; no syslog (IPaddr2 would fork logger for each line with HA_LOGFACILITY set).\n\n",
+		runs, took.Round(time.Second), kernel(), runtime.NumCPU(), cpuModel(), vipAddr, labNIC)
+	fmt.Fprintf(w, "| metric | %s | %s | IPaddr2 / vip |\n|---|---|---|---|\n", vip.name, ref.name)
+	ok := true
+	var checks []string
+	for _, r := range rows {
+		a, b := vip.m[r.key], ref.m[r.key]
+		ratio := quantile(b, 0.5) / quantile(a, 0.5)
+		rs := "–"
+		if !math.IsNaN(ratio) && !math.IsInf(ratio, 0) && r.key != "ARP frames" {
+			rs = fmt.Sprintf("%.1f×", ratio)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.label, cell(a, r.unit), cell(b, r.unit), rs)
+		if r.target > 0 {
+			pass := ratio >= r.target
+			ok = ok && pass
+			verdict := "PASS"
+			if !pass {
+				verdict = "FAIL"
+			}
+			checks = append(checks, fmt.Sprintf("- %s: IPaddr2/vip = %.1f×, target ≥ %.0f×: **%s**", r.label, ratio, r.target, verdict))
+		}
+	}
+	if strace {
+		for _, action := range []string{"start", "monitor", "stop"} {
+			pv, pr := vip.procs[action], ref.procs[action]
+			fmt.Fprintf(w, "| %s: processes forked / programs executed (strace -f, one run) | %d / %d | %d / %d | |\n",
+				action, pv.forks, pv.execs, pr.forks, pr.execs)
+		}
+	} else {
+		fmt.Fprintf(w, "| processes forked | strace not installed | | |\n")
+	}
+	fmt.Fprintf(w, "\nTargets:\n%s\n", strings.Join(checks, "\n"))
+	return ok
+}

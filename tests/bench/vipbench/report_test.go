@@ -1,0 +1,49 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+func TestQuantile(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		q    float64
+		want float64
+	}{
+		{[]float64{5}, 0.5, 5},
+		{[]float64{3, 1, 2}, 0.5, 2},
+		{[]float64{1, 2, 3, 4}, 0.5, 2.5},
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 0.1, 2},
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 0.9, 10},
+		{[]float64{4, 1}, 0, 1},
+		{[]float64{4, 1}, 1, 4},
+	}
+	for _, tt := range tests {
+		if got := quantile(tt.in, tt.q); got != tt.want {
+			t.Errorf("quantile(%v, %v) = %v, want %v", tt.in, tt.q, got, tt.want)
+		}
+	}
+	if got := quantile(nil, 0.5); !math.IsNaN(got) {
+		t.Errorf("quantile(nil) = %v, want NaN", got)
+	}
+}
+
+func TestParseStrace(t *testing.T) {
+	out := `100 execve("/usr/lib/ocf/resource.d/heartbeat/IPaddr2", ["IPaddr2", "start"], 0x7ffd /* 12 vars */) = 0
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 101
+101 execve("/usr/bin/ip", ["ip", "-o"], 0x55 /* 12 vars */) = 0
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f <unfinished ...>
+102 execve("/usr/bin/nope", ["nope"], 0x55 /* 12 vars */) = -1 ENOENT (No such file or directory)
+100 <... clone resumed>) = 102
+200 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7f, parent_tid=0x7f, exit_signal=0, stack=0x7f, stack_size=0x7ff, tls=0x7f} => {parent_tid=[201]}, 88) = 201
+200 clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0} <unfinished ...>
+200 <... clone3 resumed> => {parent_tid=[202]}, 88) = 202
+300 vfork() = 301
+`
+	got := parseStrace(out)
+	want := procCount{forks: 3, execs: 1}
+	if got != want {
+		t.Errorf("parseStrace = %+v, want %+v", got, want)
+	}
+}
