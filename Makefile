@@ -60,7 +60,7 @@ check:
 # run as built binaries, ocf-tester); and the guest suites (files tagged
 # vmtest), which testutil.RunGuestSuite boots in the qemu bonding lab.
 test-go: build
-	HANET_BIN=$(CURDIR)/bin $(GO) test -json -count=1 -timeout 20m ./... | $(TESTSUM)
+	HANET_BIN=$(CURDIR)/bin $(GO) test -json -count=1 -tags integration -timeout 20m ./... | $(TESTSUM)
 
 # A real Pacemaker cluster in namespaces.
 test-cluster: build

@@ -13,21 +13,22 @@
 // is treated as ours (probe 0, start takes it over, stop deletes it) and
 // any other is reported as not running and refused by start. A state file
 // without a bond is "not running" (7) and is kept for stop, which restores
-// the ports and removes it.
+// the ports and removes it. A second file (.failures) keeps the ports' link
+// failure counts seen by the last recurring monitor, so a port that failed
+// and came back between two monitors is still reported once (degraded).
 package bond
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/vishvananda/netlink"
 
 	bondlink "github.com/hanet/hanet/pkg/bond"
 	"github.com/hanet/hanet/pkg/netif"
@@ -382,13 +383,6 @@ func (a Agent) converge(ctx context.Context, c *ocf.Call, h *bondlink.Handle, cf
 	if err := h.Up(cfg.Name); err != nil {
 		return kernelErr(err, "set "+cfg.Name+" up")
 	}
-	if arpValidates(cfg) && !hasIPv4(h, cfg.Name) {
-		// Validated ARP replies need an address on the bond (usually
-		// added by a vip resource started after this one).
-		c.Log.Infof("bond %s: arp_validate %s accepts replies only once the bond has an IPv4 address: not waiting for carrier",
-			cfg.Name, *cfg.Options.ARPValidate)
-		return nil
-	}
 	start := time.Now()
 	lacp := cfg.Options.Mode == bondlink.LACP
 	st, err = h.Wait(ctx, cfg.Name, func(st *bondlink.Status) (bool, error) {
@@ -433,24 +427,8 @@ func (a Agent) converge(ctx context.Context, c *ocf.Call, h *bondlink.Handle, cf
 		c.Log.Warnf("bond %s started with too few ports up: %s", cfg.Name, portsSummary(st, cfg))
 	}
 	c.Log.Infof("bond %s up in %s: %s", cfg.Name, time.Since(start).Round(time.Millisecond), portsSummary(st, cfg))
+	failures(c, st) // the baseline for monitor
 	return nil
-}
-
-// arpValidates reports whether the bond uses the ARP monitor with reply
-// validation, which needs an IPv4 address on the bond.
-func arpValidates(cfg *Config) bool {
-	o := cfg.Options
-	return o.ARPInterval != nil && *o.ARPInterval > 0 && o.ARPValidate != nil && *o.ARPValidate != bondlink.ValidateNone
-}
-
-// hasIPv4 reports whether link name has an IPv4 address.
-func hasIPv4(h *bondlink.Handle, name string) bool {
-	l, err := h.LinkByName(name)
-	if err != nil {
-		return false
-	}
-	addrs, err := h.Addrs(l, netlink.FAMILY_V4)
-	return err == nil && len(addrs) > 0
 }
 
 // countUp counts the configured ports that carry traffic: enslaved with the
@@ -644,6 +622,7 @@ func (a Agent) Stop(ctx context.Context, c *ocf.Call) error {
 	if err := errors.Join(errs...); err != nil {
 		return ocf.Wrap(ocf.ErrGeneric, err, "")
 	}
+	_ = c.State.Remove(failuresPath(c, name))
 	return c.State.Remove(statePath(c, name))
 }
 
@@ -691,19 +670,53 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 	case st.Options.Mode != cfg.Options.Mode:
 		return ocf.Errorf(ocf.ErrGeneric, "bond %s changed under us: %s", cfg.Name, why)
 	}
-	return health(st, cfg, c.CheckLevel, arpValidates(cfg) && !hasIPv4(h, cfg.Name))
+	err = health(st, cfg, c.CheckLevel)
+	if c.Probe || !ours {
+		return err
+	}
+	// Ports that failed since the previous monitor, even if they are back
+	// (a flapping link; a one-way path failure the ARP monitor saw before
+	// the port, as a backup, passed validation again).
+	flaps := failures(c, st)
+	switch {
+	case len(flaps) == 0 || ocf.CodeOf(err) == ocf.ErrGeneric:
+		return err
+	case err == nil:
+		return ocf.Errorf(ocf.Degraded, "bond %s degraded: %s", cfg.Name, strings.Join(flaps, ", "))
+	}
+	return ocf.Errorf(ocf.Degraded, "%v; %s", err, strings.Join(flaps, ", "))
 }
 
-// health judges a bond that is ours. noAddr: the ARP monitor validates
-// replies but the bond has no IPv4 address yet.
-func health(st *bondlink.Status, cfg *Config, level int, noAddr bool) error {
+func failuresPath(c *ocf.Call, name string) string { return c.State.Path("bond", name, ".failures") }
+
+// failures compares the ports' link failure counts with those the previous
+// recurring monitor (or start) saw, saves the new ones and describes the
+// increases: "a0 failed 1x since the last check".
+func failures(c *ocf.Call, st *bondlink.Status) []string {
+	var prev map[string]uint32
+	_ = c.State.Load(failuresPath(c, st.Name), &prev)
+	cur := map[string]uint32{}
+	var out []string
+	for _, s := range st.Slaves {
+		cur[s.Name] = s.LinkFailures
+		if p, ok := prev[s.Name]; ok && s.LinkFailures > p {
+			out = append(out, fmt.Sprintf("%s failed %dx since the last check", s.Name, s.LinkFailures-p))
+		}
+	}
+	if !maps.Equal(prev, cur) {
+		if err := c.State.Save(failuresPath(c, st.Name), cur); err != nil {
+			c.Log.Warnf("%v", err)
+		}
+	}
+	return out
+}
+
+// health judges a bond that is ours.
+func health(st *bondlink.Status, cfg *Config, level int) error {
 	if !st.AdminUp {
 		return ocf.Errorf(ocf.ErrGeneric, "bond %s is administratively down", cfg.Name)
 	}
 	if !st.Carrier {
-		if noAddr {
-			return ocf.Errorf(ocf.ErrGeneric, "bond %s has no carrier: arp_validate needs an IPv4 address on it", cfg.Name)
-		}
 		return ocf.Errorf(ocf.ErrGeneric, "bond %s has no carrier: %s", cfg.Name, portsSummary(st, cfg))
 	}
 	lacp := cfg.Options.Mode == bondlink.LACP

@@ -142,8 +142,9 @@ var Spec = ocf.Spec{
 	Long: "Creates a Linux bond over the given ports with the kernel's bonding options, waits for " +
 		"carrier (and in 802.3ad for the LACP aggregate with a partner), and restores the ports " +
 		"exactly as they were on stop. monitor reports 0 when enough ports are up, 190 (degraded) " +
-		"when the bond still carries traffic with ports or a LACP partner missing, 1 without " +
-		"carrier; OCF_CHECK_LEVEL 10 also reports options that drifted from the configuration. " +
+		"when the bond still carries traffic with ports or a LACP partner missing, or a port failed " +
+		"since the previous monitor, 1 without carrier; OCF_CHECK_LEVEL 10 also reports options " +
+		"that drifted from the configuration. " +
 		"reload-agent changes the options the kernel accepts on a live bond without dropping traffic.",
 	Params: Params,
 	Actions: []ocf.ActionSpec{

@@ -396,6 +396,10 @@ func (w *watcher) run(ctx context.Context, hup <-chan os.Signal) error {
 			return nil
 		case ev, ok := <-events:
 			if !ok {
+				if ctx.Err() != nil {
+					w.log.Infof("watcher exiting on request")
+					return nil
+				}
 				err := errors.New("link event subscription ended")
 				w.writeFatal(ocf.ErrGeneric, err)
 				return err

@@ -314,9 +314,11 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 	if cfg.ARPCount == 0 || !announces(link) {
 		return save(c, cfg, name, prefix, label)
 	}
-	up, err := waitUp(ctx, h, name)
-	if err != nil {
-		return err
+	up := link // as read before the address went on: fresh enough when it was up
+	if !netif.IsUp(link) {
+		if up, err = waitUp(ctx, h, name); err != nil {
+			return err
+		}
 	}
 	return announceStart(ctx, c, cfg, up, func() error { return save(c, cfg, name, prefix, label) })
 }
@@ -511,24 +513,28 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 		}
 		want = l
 	}
-	var lookIn netlink.Link
-	if cfg.IP.Is6() && cfg.IP.IsLinkLocalUnicast() {
-		lookIn = want
-	}
-	link, addr, err := findAddr(h, cfg.IP, lookIn)
+	// With nic given only its addresses matter: elsewhere is not running.
+	link, addr, err := findAddr(h, cfg.IP, want)
 	if errors.Is(err, netif.ErrAddrNotFound) {
+		if want != nil {
+			if other, _, err := h.FindAddr(cfg.IP); err == nil && !(cfg.IP.Is6() && cfg.IP.IsLinkLocalUnicast()) {
+				return ocf.Errorf(ocf.ErrNotRunning, "%s is on %s, not on %s", cfg.IP, other.Attrs().Name, cfg.NIC)
+			}
+		}
 		return ocf.ErrNotRunning
 	}
 	if err != nil {
 		return kernelErr(err, "look for "+cfg.IP.String())
 	}
 	name := link.Attrs().Name
+	// The record tells what start detected; with nic and cidr_netmask
+	// both given there is nothing to read.
 	var rec record
-	hasRec := c.State.Load(statePath(c, cfg.IP, ""), &rec) == nil
-	switch {
-	case want != nil && link.Attrs().Index != want.Attrs().Index:
-		return ocf.Errorf(ocf.ErrNotRunning, "%s is on %s, not on %s", cfg.IP, name, cfg.NIC)
-	case want == nil && hasRec && rec.NIC != name:
+	hasRec := false
+	if want == nil || cfg.Prefix < 0 {
+		hasRec = c.State.Load(statePath(c, cfg.IP, ""), &rec) == nil
+	}
+	if want == nil && hasRec && rec.NIC != name {
 		return ocf.Errorf(ocf.ErrNotRunning, "%s is on %s, not on %s where it was started", cfg.IP, name, rec.NIC)
 	}
 	wantPrefix := cfg.Prefix

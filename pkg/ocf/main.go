@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
 
@@ -141,54 +139,39 @@ func Main(ctx context.Context, agent Agent, args, environ []string, stdout, stde
 	if len(args) > 0 {
 		name = args[0]
 	}
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.SortFlags = false
-	flagVals := make(map[string]*string, len(spec.Params))
+	fs := &flagSet{}
 	for i := range spec.Params {
 		p := &spec.Params[i]
-		if fs.Lookup(p.Name) == nil {
-			flagVals[p.Name] = fs.String(p.Name, "", p.Short)
-		}
+		fs.add(p.Name, 0, flagString, p.Short)
 	}
-	var timeoutFlag, intervalFlag *time.Duration
-	var levelFlag *int
-	if fs.Lookup("timeout") == nil {
-		timeoutFlag = fs.Duration("timeout", 0, "operation timeout (as OCF_RESKEY_CRM_meta_timeout)")
-	}
-	if fs.Lookup("interval") == nil {
-		intervalFlag = fs.Duration("interval", 0, "monitor interval; 0 = probe (as OCF_RESKEY_CRM_meta_interval)")
-	}
-	if fs.Lookup("check-level") == nil {
-		levelFlag = fs.Int("check-level", 0, "OCF_CHECK_LEVEL for monitor and validate-all")
-	}
-	var help bool
-	if fs.Lookup("help") == nil {
-		fs.BoolVarP(&help, "help", "h", false, "show this help")
-	}
+	paramFlags := fs.defs
+	timeoutFlag := fs.add("timeout", 0, flagDuration, "operation timeout (as OCF_RESKEY_CRM_meta_timeout)")
+	intervalFlag := fs.add("interval", 0, flagDuration, "monitor interval; 0 = probe (as OCF_RESKEY_CRM_meta_interval)")
+	levelFlag := fs.add("check-level", 0, flagInt, "OCF_CHECK_LEVEL for monitor and validate-all")
+	helpFlag := fs.add("help", 'h', flagBool, "show this help")
 	var rest []string
 	if len(args) > 1 {
 		rest = args[1:]
 	}
-	if err := fs.Parse(rest); err != nil {
+	if err := fs.parse(rest); err != nil {
 		usage(stderr, spec, fs, name)
 		return fail(ErrArgs, "bad command line: "+err.Error())
 	}
-	if help {
+	if helpFlag.bool() {
 		usage(stdout, spec, fs, name)
 		return Success
 	}
 	flags := map[string]string{}
-	fs.Visit(func(f *pflag.Flag) {
-		if _, ok := flagVals[f.Name]; ok {
-			flags[f.Name] = f.Value.String()
+	for _, f := range paramFlags {
+		if f.set {
+			flags[f.name] = f.value
 		}
-	})
-	if fs.NArg() == 0 {
+	}
+	if len(fs.args) == 0 {
 		usage(stderr, spec, fs, name)
 		return fail(ErrUnimplemented, "no action given")
 	}
-	action := fs.Arg(0)
+	action := fs.args[0]
 
 	switch action {
 	case "meta-data":
@@ -226,8 +209,8 @@ func Main(ctx context.Context, agent Agent, args, environ []string, stdout, stde
 			c.Interval = time.Duration(ms) * time.Millisecond
 		}
 	}
-	if intervalFlag != nil && fs.Changed("interval") {
-		c.Interval = *intervalFlag
+	if intervalFlag.changed() {
+		c.Interval = intervalFlag.duration()
 	}
 	c.Probe = action == "monitor" && c.Interval <= 0
 	lv := strings.TrimSpace(env["OCF_CHECK_LEVEL"])
@@ -237,8 +220,8 @@ func Main(ctx context.Context, agent Agent, args, environ []string, stdout, stde
 	if n, err := strconv.Atoi(lv); err == nil && n > 0 {
 		c.CheckLevel = n
 	}
-	if levelFlag != nil && fs.Changed("check-level") {
-		c.CheckLevel = *levelFlag
+	if levelFlag.changed() {
+		c.CheckLevel = levelFlag.int()
 	}
 	// The deadline: the operation timeout minus a margin. A helper runs
 	// detached, past the action that spawned it, so the timeout it
@@ -251,8 +234,8 @@ func Main(ctx context.Context, agent Agent, args, environ []string, stdout, stde
 			}
 		}
 	}
-	if timeoutFlag != nil && fs.Changed("timeout") && *timeoutFlag > 0 {
-		c.Timeout = *timeoutFlag
+	if timeoutFlag.changed() && timeoutFlag.duration() > 0 {
+		c.Timeout = timeoutFlag.duration()
 	}
 	var cancel context.CancelFunc
 	if c.Timeout > 0 {
@@ -293,7 +276,7 @@ func Main(ctx context.Context, agent Agent, args, environ []string, stdout, stde
 	}
 	if run == nil {
 		usage(stderr, spec, fs, name)
-		return fail(ErrUnimplemented, fmt.Sprintf("action %q is not supported by %s", fs.Arg(0), typ))
+		return fail(ErrUnimplemented, fmt.Sprintf("action %q is not supported by %s", fs.args[0], typ))
 	}
 
 	var err error
@@ -449,36 +432,62 @@ func actionTimeout(spec *Spec, action string) time.Duration {
 	return DefaultTimeout
 }
 
-func usage(w io.Writer, spec *Spec, fs *pflag.FlagSet, name string) {
+func usage(w io.Writer, spec *Spec, fs *flagSet, name string) {
 	fmt.Fprintf(w, "usage: %s {%s} [--param value ...]\n\n%s\n\nParameters (flags override OCF_RESKEY_<param>):\n",
 		name, strings.Join(publicActions, "|"), spec.Short)
-	fmt.Fprint(w, fs.FlagUsages())
+	fs.usages(w)
 }
 
 // Spawn starts a detached copy of the running agent that performs the
 // hidden action "__helper": a new session (so Pacemaker's process-group kill
 // on an action timeout does not reach it), stdin and stdout on /dev/null,
-// stderr on logPath when given, and the caller's environment plus extraEnv.
-// It returns the child's pid without waiting for it.
+// stderr on logPath when given (else /dev/null), and the caller's
+// environment plus extraEnv (an entry of extraEnv replaces the caller's of
+// the same name). It returns the child's pid without waiting for it.
 func Spawn(helper string, extraEnv []string, logPath string) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("spawn %s: %w", helper, err)
 	}
-	cmd := exec.Command(self, "__"+helper)
-	cmd.Env = append(os.Environ(), extraEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if logPath != "" {
-		f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-		if err == nil {
-			defer f.Close()
-			cmd.Stderr = f
-		}
-	}
-	if err := cmd.Start(); err != nil {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
 		return 0, fmt.Errorf("spawn %s: %w", helper, err)
 	}
-	pid := cmd.Process.Pid
-	_ = cmd.Process.Release()
+	defer null.Close()
+	stderr := null
+	if logPath != "" {
+		if f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640); err == nil {
+			defer f.Close()
+			stderr = f
+		}
+	}
+	// syscall.ForkExec rather than os/exec, which costs each agent binary
+	// about 40 KB for what this needs.
+	pid, err := syscall.ForkExec(self, []string{self, "__" + helper}, &syscall.ProcAttr{
+		Env:   dedupEnv(append(os.Environ(), extraEnv...)),
+		Files: []uintptr{null.Fd(), null.Fd(), stderr.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("spawn %s: fork/exec %s: %w", helper, self, err)
+	}
 	return pid, nil
+}
+
+// dedupEnv keeps the last entry of each name, in the order of the entries
+// kept (a Go child would see the first of duplicates).
+func dedupEnv(env []string) []string {
+	seen := make(map[string]bool, len(env))
+	out := make([]string, 0, len(env))
+	for i := len(env) - 1; i >= 0; i-- {
+		k, _, _ := strings.Cut(env[i], "=")
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, env[i])
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
 }

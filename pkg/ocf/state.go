@@ -2,7 +2,6 @@ package ocf
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -59,7 +58,7 @@ func (s State) ensure() error {
 	return nil
 }
 
-// Save writes v as JSON to path atomically (a temporary file in the same
+// Save writes v as JSON (MarshalState) to path atomically (a temporary file in the same
 // directory, fsync, rename), creating the state directory when absent. A
 // reader sees the old content or the new, never a mix, even with concurrent
 // writers.
@@ -67,7 +66,7 @@ func (s State) Save(path string, v any) error {
 	if err := s.ensure(); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := MarshalState(v)
 	if err != nil {
 		return fmt.Errorf("encode state %s: %w", path, err)
 	}
@@ -90,14 +89,14 @@ func (s State) Save(path string, v any) error {
 	return nil
 }
 
-// Load reads the JSON state at path into v. It reports os.ErrNotExist
+// Load reads the JSON state at path into v (UnmarshalState). It reports os.ErrNotExist
 // (through errors.Is) when there is none.
 func (s State) Load(path string, v any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	if err := UnmarshalState(data, v); err != nil {
 		return fmt.Errorf("read state %s: %w", path, err)
 	}
 	return nil

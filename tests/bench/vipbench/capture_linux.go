@@ -27,6 +27,7 @@ type capture struct {
 	ip     netip.Addr
 	done   chan struct{} // closed to stop the reader
 	exited chan struct{} // closed by the reader
+	once   sync.Once
 
 	mu     sync.Mutex
 	frames []arp
@@ -161,10 +162,14 @@ func (c *capture) quiet(i, want int, gap, timeout time.Duration) []arp {
 	return c.since(i)
 }
 
+// close stops the capture and releases its socket; it may be called more
+// than once.
 func (c *capture) close() error {
-	close(c.done)
-	<-c.exited // the reader wakes at least every 50 ms (SO_RCVTIMEO)
-	unix.Close(c.fd)
+	c.once.Do(func() {
+		close(c.done)
+		<-c.exited // the reader wakes at least every 50 ms (SO_RCVTIMEO)
+		unix.Close(c.fd)
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err

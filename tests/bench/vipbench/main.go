@@ -308,8 +308,8 @@ func parseStrace(out string) procCount {
 			continue
 		}
 		ret := ""
-		if i := strings.LastIndex(rest, ") = "); i >= 0 {
-			ret = strings.Fields(rest[i+4:] + " ")[0]
+		if i := strings.LastIndex(rest, "= "); i >= 0 && strings.HasSuffix(strings.TrimSpace(rest[:i]), ")") {
+			ret = strings.Fields(rest[i+2:] + " ")[0]
 		}
 		isExec := strings.HasPrefix(rest, "execve(") || strings.HasPrefix(rest, "execveat(") ||
 			strings.HasPrefix(rest, "<... execve resumed>") || strings.HasPrefix(rest, "<... execveat resumed>")

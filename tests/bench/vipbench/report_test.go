@@ -40,9 +40,13 @@ func TestParseStrace(t *testing.T) {
 200 clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0} <unfinished ...>
 200 <... clone3 resumed> => {parent_tid=[202]}, 88) = 202
 300 vfork() = 301
+400 clone(child_stack=NULL, flags=CLONE_VM|CLONE_PIDFD|CLONE_VFORK|SIGCHLD <unfinished ...>
+401 execve("/tmp/vip", ["/tmp/vip", "__garp"], 0x338ddc47e000 /* 44 vars */ <unfinished ...>
+400 <... clone resumed>, parent_tid=[14]) = 401
+401 <... execve resumed>)             = 0
 `
 	got := parseStrace(out)
-	want := procCount{forks: 3, execs: 1}
+	want := procCount{forks: 4, execs: 2}
 	if got != want {
 		t.Errorf("parseStrace = %+v, want %+v", got, want)
 	}

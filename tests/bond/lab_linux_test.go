@@ -1,16 +1,5 @@
-//go:build linux && integration
+//go:build linux && vmtest
 
-// Package bondtest holds the black-box tests of ocf:hanet:bond against the
-// real bonding driver. The host kernel has none, so they run in the qemu
-// guest of tests/vm: tests/bond/run builds this package (and pkg/bond's
-// tests) with CGO_ENABLED=0 and boots each binary through tests/vm/run.
-// Outside a kernel with bonding the guest tests skip; the host-only ones
-// (meta-data through xmllint, ocf-tester up to start) run wherever xmllint
-// and ocf-tester are.
-//
-// The test binary is also the agent: with HANET_AS_AGENT=1, TestMain runs
-// ocf.Run(bond.Agent{}) instead of the tests, so the guest needs no second
-// binary and every action runs as its own process, as under Pacemaker.
 package bondtest
 
 import (
@@ -31,28 +20,10 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"github.com/hanet/hanet/agents/bond"
 	bondlink "github.com/hanet/hanet/pkg/bond"
 	"github.com/hanet/hanet/pkg/ocf"
 	"github.com/hanet/hanet/pkg/testutil"
 )
-
-func TestMain(m *testing.M) {
-	if os.Getenv("HANET_AS_AGENT") == "1" {
-		ocf.Run(bond.Agent{}) // exits
-	}
-	os.Exit(m.Run())
-}
-
-// inGuest reports whether this kernel has the bonding driver (the qemu
-// guest sets HANET_IN_VM=1).
-func inGuest() bool {
-	if os.Getenv("HANET_IN_VM") == "1" {
-		return true
-	}
-	_, err := os.Stat("/sys/class/net/bonding_masters")
-	return err == nil
-}
 
 func skipUnlessBonding(t *testing.T) {
 	t.Helper()
@@ -133,12 +104,6 @@ func (a *agent) expect(action string, want ocf.ExitCode, env ...string) string {
 	return stderr
 }
 
-var (
-	recurring = "OCF_RESKEY_CRM_meta_interval=10000"
-	probe     = "OCF_RESKEY_CRM_meta_interval=0"
-	level10   = "OCF_CHECK_LEVEL=10"
-)
-
 func (a *agent) monitor(want ocf.ExitCode, env ...string) string {
 	a.t.Helper()
 	return a.expect("monitor", want, append([]string{recurring}, env...)...)
@@ -159,17 +124,6 @@ func (a *agent) waitMonitor(want ocf.ExitCode, timeout time.Duration, env ...str
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// reason is the exit reason in stderr.
-func reason(stderr string) string {
-	var r string
-	for _, l := range strings.Split(stderr, "\n") {
-		if s, ok := strings.CutPrefix(l, "ocf-exit-reason:"); ok {
-			r = s
-		}
-	}
-	return r
 }
 
 // lab is a test's network: n veth pairs, <prefix>a<i> here (the bond's
@@ -413,21 +367,6 @@ func (l *lab) state() []bondlink.LinkState {
 	return out
 }
 
-func capture(h *netlink.Handle, name string) (bondlink.LinkState, error) {
-	k, err := h.LinkByName(name)
-	if err != nil {
-		return bondlink.LinkState{}, err
-	}
-	a := k.Attrs()
-	s := bondlink.LinkState{Name: a.Name, Index: a.Index, Up: a.Flags&net.FlagUp != 0, MTU: a.MTU, MAC: a.HardwareAddr.String()}
-	if a.MasterIndex != 0 {
-		if m, err := h.LinkByIndex(a.MasterIndex); err == nil {
-			s.Master = m.Attrs().Name
-		}
-	}
-	return s, nil
-}
-
 // bondExists reports whether the bond is there.
 func (l *lab) bondExists() bool {
 	_, err := l.h.LinkByName(l.bond)
@@ -448,11 +387,4 @@ func (l *lab) sysfs(attr string) string {
 func (a *agent) stateFiles() []string {
 	m, _ := filepath.Glob(filepath.Join(a.dir, "hanet-bond-*"))
 	return slices.DeleteFunc(m, func(s string) bool { return strings.HasSuffix(s, ".lock") })
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
