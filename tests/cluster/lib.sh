@@ -487,7 +487,7 @@ lab_dc() {
     for n in $(lab_nodes); do lab_is_on "$n" && { obs=$n; break; }; done
   fi
   [ -n "$obs" ] || return 1
-  xml=$(_lab_enter "$obs" /root crm_mon -1 --output-as=xml 2>/dev/null) || return 1
+  xml=$(_lab_enter "$obs" /root timeout -k 1 10 crm_mon -1 --output-as=xml 2>/dev/null) || return 1
   [[ $xml =~ \<current_dc\ present=\"true\"[^\>]*\ name=\"([^\"]+)\" ]] || return 1
   printf '%s\n' "${BASH_REMATCH[1]}"
 }
@@ -504,14 +504,15 @@ lab_wait_online() {
     obs=''
     for n in "${nodes[@]}"; do lab_is_on "$n" && { obs=$n; break; }; done
     if [ -n "$obs" ]; then
-      xml=$(_lab_enter "$obs" /root crm_mon -1 --output-as=xml 2>/dev/null)
+      xml=$(_lab_enter "$obs" /root timeout -k 1 10 crm_mon -1 --output-as=xml 2>/dev/null)
       ok=1
       [[ $xml =~ \<current_dc\ present=\"true\"[^\>]*\ name=\"([^\"]+)\" ]] || ok=0
       dc=${BASH_REMATCH[1]:-}
       for n in "${nodes[@]}"; do
         [[ $xml =~ \<node\ name=\"$n\"\ [^\>]*online=\"true\" ]] || ok=0
       done
-      if ((ok)) && [[ $(_lab_enter "$obs" /root crmadmin -S "$dc" 2>/dev/null) == *S_IDLE* ]]; then
+      # crmadmin -S spins forever (100 % CPU, no timeout) when the DC dies under it: bound it
+      if ((ok)) && [[ $(_lab_enter "$obs" /root timeout -k 1 5 crmadmin -S "$dc" 2>/dev/null) == *S_IDLE* ]]; then
         return 0
       fi
     fi
@@ -704,7 +705,7 @@ lab_locate() {
     for n in $(lab_nodes); do lab_is_on "$n" && { obs=$n; break; }; done
   fi
   [ -n "$obs" ] || return 1
-  _lab_enter "$obs" /root crm_resource --locate -r "$rsc" -Q 2>/dev/null
+  _lab_enter "$obs" /root timeout -k 1 10 crm_resource --locate -r "$rsc" -Q 2>/dev/null
 }
 
 # lab_mac NODE [eth0|eth1]: the fixed MAC of a node interface (default eth1).

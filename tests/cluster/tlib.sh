@@ -85,7 +85,7 @@ t_first_on() {
 
 # t_attr NODE ATTR: the attribute's value for NODE as pacemaker-attrd (asked on NODE) has it.
 t_attr() {
-  lab_exec "$1" attrd_updater -Q -n "$2" -N "$1" 2>/dev/null | sed -n 's/.* value="\([^"]*\)".*/\1/p'
+  lab_exec "$1" timeout -k 1 10 attrd_updater -Q -n "$2" -N "$1" 2>/dev/null | sed -n 's/.* value="\([^"]*\)".*/\1/p'
 }
 t_attr_is() { [ "$(t_attr "$1" "$2")" = "$3" ]; }
 
