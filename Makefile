@@ -8,7 +8,7 @@
 #   make bench        side-by-side benchmarks against the reference agents
 
 MODULE   := github.com/hanet/hanet
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+VERSION  ?= $(shell git describe --tags 2>/dev/null || echo 0.1.0-dev)
 AGENTS   := $(notdir $(wildcard cmd/*))
 OCFDIR   ?= /usr/lib/ocf/resource.d/hanet
 GO       ?= go

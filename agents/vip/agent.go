@@ -301,7 +301,7 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 
 	if cfg.IP.Is6() && !cfg.NoDAD {
 		// DAD runs only once the link has carrier.
-		if _, err := waitUp(ctx, h, name); err != nil {
+		if _, err := waitUp(ctx, h, name, cfg.CarrierTimeout); err != nil {
 			return err
 		}
 		if err := h.WaitDAD(ctx, link, cfg.IP); err != nil {
@@ -316,7 +316,7 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 	}
 	up := link // as read before the address went on: fresh enough when it was up
 	if !netif.IsUp(link) {
-		if up, err = waitUp(ctx, h, name); err != nil {
+		if up, err = waitUp(ctx, h, name, cfg.CarrierTimeout); err != nil {
 			return err
 		}
 	}
@@ -369,7 +369,7 @@ func (Agent) adopt(ctx context.Context, c *ocf.Call, h *netif.Handle, cfg *Confi
 // duplicateCheck is run_arping: an RFC 5227 probe for the address before
 // it is added; another owner fails the start.
 func (Agent) duplicateCheck(ctx context.Context, c *ocf.Call, h *netif.Handle, cfg *Config, name string) error {
-	if _, err := waitUp(ctx, h, name); err != nil {
+	if _, err := waitUp(ctx, h, name, cfg.CarrierTimeout); err != nil {
 		return err
 	}
 	ifi, err := net.InterfaceByName(name)
@@ -390,15 +390,19 @@ func (Agent) duplicateCheck(ctx context.Context, c *ocf.Call, h *netif.Handle, c
 	return nil
 }
 
-// waitUp waits, within ctx, until link name is up with carrier, and
-// returns it as then read.
-func waitUp(ctx context.Context, h *netif.Handle, name string) (netlink.Link, error) {
+// waitUp waits, within ctx and at most limit, until link name is up with
+// carrier, and returns it as then read.
+func waitUp(ctx context.Context, h *netif.Handle, name string, limit time.Duration) (netlink.Link, error) {
 	if l, err := h.LinkByName(name); err == nil && netif.IsUp(l) {
 		return l, nil
 	}
-	l, err := h.WaitOperUp(ctx, name)
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	l, err := h.WaitOperUp(wctx, name)
 	if err != nil {
-		return nil, ocf.Wrap(ocf.ErrGeneric, err, name+" has no carrier (no active link or slave) within the start timeout")
+		// Fail fast (carrier_timeout, not the whole start timeout): a node
+		// whose link is dead should hand the address to another node.
+		return nil, ocf.Errorf(ocf.ErrGeneric, "%s has no carrier (no link or active slave) after %s", name, limit)
 	}
 	return l, nil
 }

@@ -45,7 +45,7 @@ func burst(ip netip.Addr, count int, interval time.Duration) time.Duration {
 }
 
 // announceStart sends the start burst on link. With arp_bg the first round
-// goes out in the foreground and a detached child (ocf.Spawn, a new
+// (request and reply back to back) goes out in the foreground and a detached child (ocf.Spawn, a new
 // session) sends the rest in the same rhythm, so start returns after the
 // first round; the child is started right after the first frame, so it is
 // ready when the second round is due. Without arp_bg the whole burst is
@@ -89,6 +89,15 @@ func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.L
 	if err := first(); err != nil {
 		return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
 	}
+	if cfg.IP.Is4() && cfg.ARPBackground {
+		// With arp_bg the first round's reply follows its request at once,
+		// so start returns within milliseconds with both forms on the wire;
+		// the child keeps the request, interval/2, reply rhythm from the
+		// second round on. Without arp_bg the whole burst keeps it.
+		if err := s.Reply(); err != nil {
+			return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
+		}
+	}
 	if err := afterFirst(); err != nil {
 		return err
 	}
@@ -97,7 +106,7 @@ func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.L
 		killBackground(c, cfg.IP)
 		return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
 	}
-	if cfg.IP.Is4() {
+	if cfg.IP.Is4() && !cfg.ARPBackground {
 		err := sleepUntil(ctx, start.Add(cfg.ARPInterval/2))
 		if err == nil {
 			err = s.Reply()

@@ -29,6 +29,7 @@ type Config struct {
 	NoPrefixRoute   bool
 	FlushRoutes     bool
 	CheckLinkStatus bool
+	CarrierTimeout  time.Duration
 }
 
 // Is4 reports whether the address is IPv4.
@@ -145,6 +146,7 @@ func parseConfig(v *ocf.Values, warn func(string, ...any)) (*Config, error) {
 	c.NoPrefixRoute = v.Bool("noprefixroute")
 	c.FlushRoutes = v.Bool("flush_routes")
 	c.CheckLinkStatus = v.Bool("check_link_status")
+	c.CarrierTimeout = v.Duration("carrier_timeout")
 	return c, nil
 }
 

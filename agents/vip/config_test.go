@@ -50,6 +50,7 @@ func defaults() Config {
 		ARPInterval:     200 * time.Millisecond,
 		ARPBackground:   true,
 		CheckLinkStatus: true,
+		CarrierTimeout:  5 * time.Second,
 	}
 }
 

@@ -40,7 +40,8 @@ var Params = []ocf.Param{
 		Short: "Gratuitous ARP rounds on start",
 		Long: "How many rounds of gratuitous ARP (an ARP request with target MAC zero, then an ARP " +
 			"reply with target MAC = sender MAC, both Ethernet broadcast) or, for IPv6, unsolicited " +
-			"neighbour advertisements to send after the address is up. 0 sends none."},
+			"neighbour advertisements to send after the address is up. Start first waits, within its " +
+			"timeout, for the interface to have carrier (a bond, an active slave). 0 sends none."},
 	{Name: "arp_interval", Type: ocf.Duration, Default: "200", Unit: time.Millisecond, Reloadable: true,
 		Short: "Time between gratuitous ARP rounds",
 		Long: "The time between two rounds (a bare number counts in milliseconds, as in IPaddr2); the " +
@@ -51,13 +52,14 @@ var Params = []ocf.Param{
 			"neighbour caches that went stale after a split brain. 0 sends none."},
 	{Name: "arp_bg", Type: ocf.Boolean, Default: "true", Reloadable: true,
 		Short: "Send the ARP burst in the background",
-		Long: "When true, start returns after the first round and a detached child sends the rest; " +
-			"when false, start returns after the whole burst."},
+		Long: "When true, start returns after the first round (request and reply) and a detached child " +
+			"sends the rest in the same rhythm; stop ends it, and the next monitor logs its send " +
+			"errors. When false, start returns after the whole burst (what fits in its timeout)."},
 	{Name: "run_arping", Type: ocf.Boolean, Default: "false", Reloadable: true,
 		Short: "Refuse an IPv4 address in use elsewhere",
-		Long: "Before adding an IPv4 address, send an RFC 5227 ARP probe; if another host answers, " +
-			"start fails (exit 1) and names that host's MAC. IPv6 always runs duplicate address " +
-			"detection unless nodad is set."},
+		Long: "Before adding an IPv4 address, send RFC 5227 ARP probes for about a second; if another " +
+			"host answers, start fails (exit 1) and names that host's MAC. IPv6 always runs duplicate " +
+			"address detection unless nodad is set."},
 	{Name: "preferred_lft", Type: ocf.String, Default: "forever",
 		Short: "Preferred lifetime",
 		Long: "The address's preferred lifetime in seconds, or 'forever'. 0 marks it deprecated so the " +
@@ -76,6 +78,11 @@ var Params = []ocf.Param{
 		Short: "Monitor the link under the address",
 		Long: "When true, monitor reports the VIP as not running (7) when its interface is down or has " +
 			"no carrier, so Pacemaker recovers it elsewhere."},
+	{Name: "carrier_timeout", Type: ocf.Duration, Default: "5s", Reloadable: true,
+		Short: "How long start waits for carrier",
+		Long: "How long start waits for the interface to have carrier (on a bond: an active slave) " +
+			"before it fails, so a node with a dead link hands the address to another node quickly " +
+			"instead of spending the whole start timeout."},
 	{Name: "network_namespace", Type: ocf.String, Ignored: true,
 		Short: "Not supported",
 		Long:  "IPaddr2's network namespace option. hanet does not support it: run the cluster node in the namespace."},

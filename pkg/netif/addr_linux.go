@@ -147,6 +147,9 @@ func toNetlinkAddr(link string, prefix netip.Prefix, opts AddrOpts) (*netlink.Ad
 			a.Flags |= unix.IFA_F_NODAD
 		}
 	}
+	if ip.IsLoopback() {
+		a.Scope = unix.RT_SCOPE_HOST // the kernel refuses 127/8 and ::1 with scope global
+	}
 	if opts.NoPrefixRoute {
 		a.Flags |= unix.IFA_F_NOPREFIXROUTE
 	}

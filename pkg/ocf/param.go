@@ -3,7 +3,6 @@ package ocf
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -273,6 +272,12 @@ func (v *Values) Environ() []string {
 			env = append(env, "OCF_RESKEY_"+name+"="+v.raw[name])
 		}
 	}
-	sort.Strings(env)
+	// An insertion sort: sort.Strings would link a generic sort into the
+	// binary for a list of a few dozen entries at most.
+	for i := 1; i < len(env); i++ {
+		for j := i; j > 0 && env[j] < env[j-1]; j-- {
+			env[j], env[j-1] = env[j-1], env[j]
+		}
+	}
 	return env
 }

@@ -2,196 +2,175 @@ package ocf
 
 import (
 	"encoding"
-	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// The state codec writes and reads the JSON that encoding/json would, for
-// the values agents keep in state files, without encoding/json itself (whose
-// reflection machinery, generic sorting and scanner cost every agent binary
-// about 280 KB). It follows encoding/json's rules: struct fields by their
-// `json:"name,omitempty,omitzero,string"` tags ("-" skips a field), embedded
-// structs promoted with the same dominance rules, unexported fields skipped,
-// map keys sorted, []byte as base64, nil slices, maps and pointers as null,
-// time.Duration and every other integer as a number, strings escaped for
-// HTML as encoding/json does, and types implementing encoding.TextMarshaler
-// and encoding.TextUnmarshaler (netip.Addr, time.Time, ...) as their text.
-// Decoding matches field names exactly, then case-insensitively, ignores
-// unknown fields and leaves v untouched on a syntax error. The one omission:
-// json.Marshaler and json.Unmarshaler (MarshalJSON, UnmarshalJSON) are not
-// called; a type with only those methods is encoded by its structure.
+// The state codec writes and reads the JSON encoding/json would for the
+// values agents keep in state files, without encoding/json, whose
+// reflection machinery, scanner and generic sorting cost every agent binary
+// about 350 KB; this one is written for size.
+//
+// It covers: structs (exported fields; `json:"name,omitempty"` tags, "-"
+// skipping a field; embedded structs promoted by encoding/json's dominance
+// rules), bool, every int, uint and float kind (time.Duration is an integer
+// of nanoseconds), string, slices and arrays of any supported type ([]byte
+// as base64), maps with string keys (sorted), pointers (nil is null),
+// interfaces holding a supported value, and the text types time.Time,
+// netip.Addr and netip.Prefix (as their MarshalText, e.g. "2006-01-02T15:04:05Z",
+// "192.0.2.1", "192.0.2.0/24"). Decoding matches keys to field names
+// exactly, then case-insensitively, ignores unknown keys, leaves v untouched
+// on a syntax error, and on a value of the wrong type for its destination
+// stores the rest and reports the first mismatch.
+//
+// Deliberately left out, each costing code in every binary for no agent's
+// benefit: other encoding.TextMarshaler and TextUnmarshaler types (an error,
+// never a silent structural encoding: calling MarshalText through the
+// interface keeps every such method linked in, time.Parse with them),
+// json.Marshaler and json.Unmarshaler, the ",string" and ",omitzero" tag
+// options (ignored: the field is written as usual), maps with non-string
+// keys and decoding into an empty interface.
 
-// MarshalState returns v as the indented JSON State.Save writes (two
-// spaces per level, no trailing newline): the bytes
-// json.MarshalIndent(v, "", "  ") returns.
+// MarshalState returns v as the indented JSON State.Save writes: the bytes
+// json.MarshalIndent(v, "", "  ") returns (no trailing newline).
 func MarshalState(v any) ([]byte, error) {
-	e := encoder{indent: true}
-	if err := e.value(reflect.ValueOf(v), false); err != nil {
+	e := encoder{fields: fieldCache{}}
+	if err := e.value(reflect.ValueOf(v)); err != nil {
 		return nil, err
 	}
 	return e.buf, nil
 }
 
 // UnmarshalState parses JSON data into v, a non-nil pointer, as
-// json.Unmarshal would. A syntax error leaves v unchanged; a value of the
-// wrong type for its destination is skipped and reported after the rest is
-// stored.
+// json.Unmarshal would for the types MarshalState supports.
 func UnmarshalState(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return fmt.Errorf("state: decode into non-pointer or nil %T", v)
+		return errors.New("state: decode into a non-pointer or nil value")
 	}
-	d := decoder{data: data}
-	if err := d.check(); err != nil {
+	d := decoder{data: data, fields: fieldCache{}}
+	if err := d.skip(); err != nil {
 		return err
+	}
+	if d.peek() != 0 || d.off < len(data) {
+		return d.syntax("after top-level value")
 	}
 	d.off = 0
 	if err := d.value(rv); err != nil {
 		return err
 	}
-	return d.saved
+	return d.err
 }
 
-var (
-	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-	isZeroerType        = reflect.TypeFor[interface{ IsZero() bool }]()
-)
-
-// maxDepth bounds nesting, in values decoded and in pointers followed while
-// encoding (a cycle ends in an error, not a stack overflow).
+// maxDepth bounds nesting: values decoded, pointers followed.
 const maxDepth = 10000
 
-// A field is a struct field as the codec sees it.
+func unsupported(t reflect.Type) error {
+	return errors.New("state: unsupported type " + t.String())
+}
+
+// isText reports whether t is one of the text types. (Not package
+// variables: those would link the types' methods into every binary.)
+func isText(t reflect.Type) bool {
+	return t == reflect.TypeFor[time.Time]() || t == reflect.TypeFor[netip.Addr]() || t == reflect.TypeFor[netip.Prefix]()
+}
+
+// otherText reports whether t (not a pointer or interface) has a text
+// form the codec does not know: it implements encoding.TextMarshaler or
+// encoding.TextUnmarshaler and is not one of the text types.
+func otherText(t reflect.Type) bool {
+	if isText(t) {
+		return false
+	}
+	switch reflect.New(t).Interface().(type) {
+	case encoding.TextMarshaler, encoding.TextUnmarshaler:
+		return true
+	}
+	return false
+}
+
+// A field is a struct field as JSON sees it.
 type field struct {
 	name      string
-	tagged    bool  // name came from the tag
-	index     []int // path through embedded structs
-	typ       reflect.Type
+	tagged    bool  // the name comes from the tag
+	index     []int // through embedded structs
 	omitEmpty bool
-	omitZero  bool
-	quoted    bool // ",string"
 }
 
-// structFields lists t's JSON fields in index order, applying
-// encoding/json's rules for tags and embedded structs.
-func structFields(t reflect.Type) []field {
-	var fields []field
-	current, next := []field{}, []field{{typ: t}}
-	var count, nextCount map[reflect.Type]int
-	visited := map[reflect.Type]bool{}
-	for len(next) > 0 {
-		current, next = next, current[:0]
-		count, nextCount = nextCount, map[reflect.Type]int{}
-		for _, f := range current {
-			if visited[f.typ] {
-				continue
-			}
-			visited[f.typ] = true
-			for i := 0; i < f.typ.NumField(); i++ {
-				sf := f.typ.Field(i)
-				if sf.Anonymous {
-					t := sf.Type
-					if t.Kind() == reflect.Pointer {
-						t = t.Elem()
-					}
-					if !sf.IsExported() && t.Kind() != reflect.Struct {
-						continue
-					}
-				} else if !sf.IsExported() {
-					continue
-				}
-				tag := sf.Tag.Get("json")
-				if tag == "-" {
-					continue
-				}
-				name, opts, _ := strings.Cut(tag, ",")
-				if !validTag(name) {
-					name = ""
-				}
-				index := make([]int, len(f.index)+1)
-				copy(index, f.index)
-				index[len(f.index)] = i
-				ft := sf.Type
-				if ft.Name() == "" && ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
-					nf := field{name: name, tagged: name != "", index: index, typ: sf.Type}
-					if name == "" {
-						nf.name = sf.Name
-					}
-					for opts != "" {
-						var o string
-						o, opts, _ = strings.Cut(opts, ",")
-						switch o {
-						case "omitempty":
-							nf.omitEmpty = true
-						case "omitzero":
-							nf.omitZero = true
-						case "string":
-							switch ft.Kind() {
-							case reflect.Bool, reflect.String, reflect.Float32, reflect.Float64,
-								reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-								reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-								nf.quoted = true
-							}
-						}
-					}
-					fields = append(fields, nf)
-					if count[f.typ] > 1 {
-						// Twice, so the dominance pass sees the conflict.
-						fields = append(fields, nf)
-					}
-					continue
-				}
-				nextCount[ft]++
-				if nextCount[ft] == 1 {
-					next = append(next, field{index: index, typ: ft})
-				}
-			}
-		}
-	}
-	// Keep, for each name, the one dominant field: the shallowest, or the
-	// only tagged one among the shallowest; none when that is ambiguous.
-	out := fields[:0:0]
-	for i, f := range fields {
-		if dominant(fields, f.name) == i {
-			out = append(out, f)
-		}
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && indexLess(out[j].index, out[j-1].index); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
-}
-
-// A fieldCache keeps structFields' answers for one encoding or decoding.
+// A fieldCache keeps the fields of the struct types met in one call.
 type fieldCache map[reflect.Type][]field
 
-func (c *fieldCache) fields(t reflect.Type) []field {
-	if *c == nil {
-		*c = fieldCache{}
+// of returns t's fields in index order: exported fields and the fields of
+// embedded structs, where for each name the shallowest field wins, or the
+// only tagged one among the shallowest; none when that is ambiguous.
+func (c fieldCache) of(t reflect.Type) []field {
+	if fs, ok := c[t]; ok {
+		return fs
 	}
-	f, ok := (*c)[t]
-	if !ok {
-		f = structFields(t)
-		(*c)[t] = f
+	var all []field
+	var walk func(t reflect.Type, index []int, path []reflect.Type)
+	walk = func(t reflect.Type, index []int, path []reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			ft := sf.Type
+			if ft.Name() == "" && ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			embeddedStruct := sf.Anonymous && ft.Kind() == reflect.Struct
+			tag := jsonTag(sf.Tag)
+			if !sf.IsExported() && !embeddedStruct || tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			if !validTag(name) {
+				name = ""
+			}
+			idx := append(index[:len(index):len(index)], i)
+			if name == "" && embeddedStruct {
+				if !containsType(path, ft) { // else a cycle
+					walk(ft, idx, append(path, ft))
+				}
+				continue
+			}
+			tagged := name != ""
+			if !tagged {
+				name = sf.Name
+			}
+			all = append(all, field{name: name, tagged: tagged, index: idx,
+				omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
+		}
 	}
-	return f
+	walk(t, nil, []reflect.Type{t})
+	fs := all[:0:0]
+	for i, f := range all {
+		if dominant(all, f.name) == i {
+			fs = append(fs, f)
+		}
+	}
+	c[t] = fs
+	return fs
 }
 
-// dominant returns the position in fields of the field that name refers
-// to, or -1.
+func containsType(list []reflect.Type, t reflect.Type) bool {
+	for _, x := range list {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// dominant returns the position in fields of the field name refers to, or
+// -1.
 func dominant(fields []field, name string) int {
 	depth := -1
 	for _, f := range fields {
@@ -204,29 +183,65 @@ func dominant(fields []field, name string) int {
 		if f.name != name || len(f.index) != depth {
 			continue
 		}
-		n++
-		if f.tagged {
-			if tagged == 0 {
+		if n++; f.tagged {
+			if tagged++; tagged == 1 {
 				best = i
 			}
-			tagged++
 		} else if n == 1 {
 			best = i
 		}
 	}
-	if tagged == 1 || (tagged == 0 && n == 1) {
+	if tagged == 1 || tagged == 0 && n == 1 {
 		return best
 	}
 	return -1
 }
 
-func indexLess(a, b []int) bool {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if a[i] != b[i] {
-			return a[i] < b[i]
+// jsonTag returns the value of the json key in tag, as tag.Get("json")
+// does, but with only \" and \\ as escapes (a tag with another escape has
+// no json value here): strconv.Unquote, which Get calls, is not otherwise
+// linked into the agents.
+func jsonTag(tag reflect.StructTag) string {
+	s := string(tag)
+	for {
+		s = strings.TrimLeft(s, " ")
+		i := 0
+		for i < len(s) && s[i] > ' ' && s[i] != ':' && s[i] != '"' && s[i] != 0x7f {
+			i++
 		}
+		if i == 0 || i+1 >= len(s) || s[i] != ':' || s[i+1] != '"' {
+			return ""
+		}
+		key := s[:i]
+		s = s[i+1:]
+		for i = 1; i < len(s) && s[i] != '"'; i++ {
+			if s[i] == '\\' {
+				i++
+			}
+		}
+		if i >= len(s) {
+			return ""
+		}
+		quoted := s[1:i]
+		if s = s[i+1:]; key != "json" {
+			continue
+		}
+		var value []byte
+		for i := 0; i < len(quoted); i++ {
+			c := quoted[i]
+			if c == '\\' {
+				i++
+				c = quoted[i]
+				if c != '"' && c != '\\' {
+					return ""
+				}
+			} else if c == '\n' {
+				return ""
+			}
+			value = append(value, c)
+		}
+		return string(value)
 	}
-	return len(a) < len(b)
 }
 
 // validTag reports whether s may name a field (encoding/json's rule).
@@ -235,232 +250,184 @@ func validTag(s string) bool {
 		return false
 	}
 	for _, c := range s {
-		switch {
-		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
-		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+		if !strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c) && !unicode.IsLetter(c) && !unicode.IsDigit(c) {
 			return false
 		}
 	}
 	return true
 }
 
-// An encoder appends JSON to buf.
+// An encoder appends indented JSON to buf.
 type encoder struct {
-	fieldCache
 	buf    []byte
-	indent bool
 	depth  int // nesting, for indentation
 	ptrs   int // pointers followed, for cycles
+	fields fieldCache
 }
 
 func (e *encoder) newline() {
-	if e.indent {
-		e.buf = append(e.buf, '\n')
-		for range e.depth {
-			e.buf = append(e.buf, ' ', ' ')
-		}
+	e.buf = append(e.buf, '\n')
+	for range e.depth {
+		e.buf = append(e.buf, ' ', ' ')
 	}
 }
 
-func isInt(k reflect.Kind) bool {
-	return k >= reflect.Int && k <= reflect.Int64
+// open and close bracket a non-empty array or object.
+func (e *encoder) open(c byte) {
+	e.buf = append(e.buf, c)
+	e.depth++
 }
 
-func unsupported(t reflect.Type) error {
-	return fmt.Errorf("state: unsupported type %v", t)
+func (e *encoder) close(c byte) {
+	e.depth--
+	e.newline()
+	e.buf = append(e.buf, c)
 }
 
-// marshalsText reports whether v encodes as its MarshalText, and returns
-// the value to call it on.
-func marshalsText(v reflect.Value) (encoding.TextMarshaler, bool) {
-	t := v.Type()
-	if t.Kind() != reflect.Interface && t.Implements(textMarshalerType) {
-		if t.Kind() == reflect.Pointer && v.IsNil() {
-			return nil, true
-		}
-		return v.Interface().(encoding.TextMarshaler), true
-	}
-	if t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(textMarshalerType) {
-		return v.Addr().Interface().(encoding.TextMarshaler), true
-	}
-	return nil, false
-}
-
-// value appends v; quoted applies a ",string" tag.
-func (e *encoder) value(v reflect.Value, quoted bool) error {
+func (e *encoder) value(v reflect.Value) error {
 	if !v.IsValid() {
 		e.buf = append(e.buf, "null"...)
 		return nil
 	}
-	if tm, ok := marshalsText(v); ok {
-		if tm == nil {
-			e.buf = append(e.buf, "null"...)
-			return nil
+	t := v.Type()
+	if isText(t) && v.CanInterface() {
+		var text []byte
+		var err error
+		switch x := v.Interface().(type) {
+		case time.Time:
+			text, err = x.MarshalText()
+		case netip.Addr:
+			text, err = x.MarshalText()
+		case netip.Prefix:
+			text, err = x.MarshalText()
 		}
-		text, err := tm.MarshalText()
 		if err != nil {
-			return fmt.Errorf("state: %v: MarshalText: %w", v.Type(), err)
+			return fmt.Errorf("state: %v: %w", t, err)
 		}
 		e.buf = appendString(e.buf, string(text))
 		return nil
 	}
-	switch v.Kind() {
-	case reflect.Bool:
-		e.scalar(quoted, strconv.AppendBool(nil, v.Bool()))
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		e.scalar(quoted, strconv.AppendInt(nil, v.Int(), 10))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		e.scalar(quoted, strconv.AppendUint(nil, v.Uint(), 10))
-	case reflect.Float32, reflect.Float64:
-		b, err := appendFloat(nil, v.Float(), v.Type().Bits())
-		if err != nil {
-			return err
-		}
-		e.scalar(quoted, b)
-	case reflect.String:
-		if quoted {
-			e.buf = appendString(e.buf, string(appendString(nil, v.String())))
-		} else {
-			e.buf = appendString(e.buf, v.String())
-		}
-	case reflect.Interface:
-		if v.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return nil
-		}
-		return e.value(v.Elem(), false)
-	case reflect.Pointer:
+	switch k := t.Kind(); k {
+	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
 		if e.ptrs++; e.ptrs > maxDepth {
-			return fmt.Errorf("state: encountered a cycle via %v", v.Type())
+			return errors.New("state: pointer cycle via " + t.String())
 		}
-		err := e.value(v.Elem(), quoted)
+		err := e.value(v.Elem())
 		e.ptrs--
 		return err
-	case reflect.Struct:
-		return e.object(v)
-	case reflect.Map:
-		return e.mapValue(v)
-	case reflect.Slice:
-		if v.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return nil
-		}
-		if v.Type().Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(v.Type().Elem()).Implements(textMarshalerType) {
-			e.buf = append(e.buf, '"')
-			e.buf = base64.StdEncoding.AppendEncode(e.buf, v.Bytes())
-			e.buf = append(e.buf, '"')
-			return nil
-		}
-		return e.array(v)
-	case reflect.Array:
-		return e.array(v)
 	default:
-		return unsupported(v.Type())
+		if otherText(t) {
+			return unsupported(t)
+		}
+		switch k {
+		case reflect.Bool:
+			e.buf = strconv.AppendBool(e.buf, v.Bool())
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			e.buf = strconv.AppendInt(e.buf, v.Int(), 10)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			e.buf = strconv.AppendUint(e.buf, v.Uint(), 10)
+		case reflect.Float32, reflect.Float64:
+			return e.float(v.Float(), t.Bits())
+		case reflect.String:
+			e.buf = appendString(e.buf, v.String())
+		case reflect.Struct:
+			return e.object(v)
+		case reflect.Map:
+			return e.mapValue(v)
+		case reflect.Slice, reflect.Array:
+			if k == reflect.Slice && v.IsNil() {
+				e.buf = append(e.buf, "null"...)
+				return nil
+			}
+			if k == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+				e.buf = append(appendBase64(append(e.buf, '"'), v.Bytes()), '"')
+				return nil
+			}
+			if v.Len() == 0 {
+				e.buf = append(e.buf, "[]"...)
+				return nil
+			}
+			e.open('[')
+			for i := range v.Len() {
+				if i > 0 {
+					e.buf = append(e.buf, ',')
+				}
+				e.newline()
+				if err := e.value(v.Index(i)); err != nil {
+					return err
+				}
+			}
+			e.close(']')
+		default:
+			return unsupported(t)
+		}
 	}
 	return nil
 }
 
-func (e *encoder) scalar(quoted bool, b []byte) {
-	if quoted {
-		e.buf = append(e.buf, '"')
-	}
-	e.buf = append(e.buf, b...)
-	if quoted {
-		e.buf = append(e.buf, '"')
-	}
-}
-
-// appendFloat formats f as encoding/json does: the shortest
-// representation, in exponent form only for very large or small values.
-func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
+// float formats f as encoding/json does: the shortest representation,
+// in exponent form only below 1e-6 or from 1e21.
+func (e *encoder) float(f float64, bits int) error {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return nil, fmt.Errorf("state: unsupported value %s", strconv.FormatFloat(f, 'g', -1, bits))
+		return errors.New("state: unsupported value " + strconv.FormatFloat(f, 'g', -1, bits))
 	}
-	abs := math.Abs(f)
 	format := byte('f')
-	if abs != 0 {
-		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
-			format = 'e'
-		}
+	if abs := math.Abs(f); abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
+		format = 'e'
 	}
-	b = strconv.AppendFloat(b, f, format, -1, bits)
-	if n := len(b); format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+	b := strconv.AppendFloat(e.buf, f, format, -1, bits)
+	if n := len(b); format == 'e' && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
 		b[n-2] = b[n-1] // e-09 becomes e-9
 		b = b[:n-1]
 	}
-	return b, nil
-}
-
-func (e *encoder) array(v reflect.Value) error {
-	n := v.Len()
-	if n == 0 {
-		e.buf = append(e.buf, '[', ']')
-		return nil
-	}
-	e.buf = append(e.buf, '[')
-	e.depth++
-	for i := range n {
-		if i > 0 {
-			e.buf = append(e.buf, ',')
-		}
-		e.newline()
-		if err := e.value(v.Index(i), false); err != nil {
-			return err
-		}
-	}
-	e.depth--
-	e.newline()
-	e.buf = append(e.buf, ']')
+	e.buf = b
 	return nil
 }
 
-// key appends an object key and its separator.
-func (e *encoder) key(name string, first bool) {
+// member starts an object member: separator, key, colon.
+func (e *encoder) member(name string, first bool) {
 	if !first {
 		e.buf = append(e.buf, ',')
 	}
 	e.newline()
-	e.buf = appendString(e.buf, name)
-	e.buf = append(e.buf, ':')
-	if e.indent {
-		e.buf = append(e.buf, ' ')
-	}
+	e.buf = append(appendString(e.buf, name), ':', ' ')
 }
 
 func (e *encoder) object(v reflect.Value) error {
-	e.buf = append(e.buf, '{')
-	e.depth++
 	first := true
 fields:
-	for _, f := range e.fields(v.Type()) {
+	for _, f := range e.fields.of(v.Type()) {
 		fv := v
 		for _, i := range f.index {
 			if fv.Kind() == reflect.Pointer {
 				if fv.IsNil() {
-					continue fields
+					continue fields // in a nil embedded pointer
 				}
 				fv = fv.Elem()
 			}
 			fv = fv.Field(i)
 		}
-		if f.omitEmpty && isEmpty(fv) || f.omitZero && isZero(fv) {
+		if f.omitEmpty && isEmpty(fv) {
 			continue
 		}
-		e.key(f.name, first)
+		if first {
+			e.open('{')
+		}
+		e.member(f.name, first)
 		first = false
-		if err := e.value(fv, f.quoted); err != nil {
+		if err := e.value(fv); err != nil {
 			return err
 		}
 	}
-	e.depth--
-	if !first {
-		e.newline()
+	if first {
+		e.buf = append(e.buf, "{}"...)
+	} else {
+		e.close('}')
 	}
-	e.buf = append(e.buf, '}')
 	return nil
 }
 
@@ -469,262 +436,195 @@ func isEmpty(v reflect.Value) bool {
 	switch v.Kind() {
 	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
 		return v.Len() == 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
-		return v.IsZero()
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
 	}
 	return false
 }
 
-// isZero is omitzero's test: the IsZero method when there is one.
-func isZero(v reflect.Value) bool {
-	t := v.Type()
-	switch {
-	case t.Implements(isZeroerType):
-		if (t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface) && v.IsNil() {
-			return true
-		}
-		if t.Kind() == reflect.Interface && v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil() {
-			return true
-		}
-		return v.Interface().(interface{ IsZero() bool }).IsZero()
-	case t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(isZeroerType):
-		if !v.CanAddr() {
-			c := reflect.New(t).Elem()
-			c.Set(v)
-			v = c
-		}
-		return v.Addr().Interface().(interface{ IsZero() bool }).IsZero()
-	}
-	return v.IsZero()
-}
-
 func (e *encoder) mapValue(v reflect.Value) error {
+	if v.Type().Key().Kind() != reflect.String {
+		return unsupported(v.Type())
+	}
 	if v.IsNil() {
 		e.buf = append(e.buf, "null"...)
 		return nil
 	}
-	kt := v.Type().Key()
-	switch kt.Kind() {
-	case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-	default:
-		if !kt.Implements(textMarshalerType) {
-			return unsupported(v.Type())
+	keys := v.MapKeys()
+	if len(keys) == 0 {
+		e.buf = append(e.buf, "{}"...)
+		return nil
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j].String() < keys[j-1].String(); j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
 		}
 	}
-	type entry struct {
-		key string
-		val reflect.Value
-	}
-	entries := make([]entry, 0, v.Len())
-	for it := v.MapRange(); it.Next(); {
-		k := it.Key()
-		var name string
-		switch {
-		case k.Kind() == reflect.String:
-			name = k.String()
-		case kt.Implements(textMarshalerType):
-			if k.Kind() != reflect.Pointer || !k.IsNil() {
-				text, err := k.Interface().(encoding.TextMarshaler).MarshalText()
-				if err != nil {
-					return fmt.Errorf("state: %v: MarshalText: %w", kt, err)
-				}
-				name = string(text)
-			}
-		case k.CanInt():
-			name = strconv.FormatInt(k.Int(), 10)
-		default:
-			name = strconv.FormatUint(k.Uint(), 10)
-		}
-		entries = append(entries, entry{name, it.Value()})
-	}
-	for i := 1; i < len(entries); i++ {
-		for j := i; j > 0 && entries[j].key < entries[j-1].key; j-- {
-			entries[j], entries[j-1] = entries[j-1], entries[j]
-		}
-	}
-	e.buf = append(e.buf, '{')
-	e.depth++
-	for i, en := range entries {
-		e.key(en.key, i == 0)
-		if err := e.value(en.val, false); err != nil {
+	e.open('{')
+	for i, k := range keys {
+		e.member(k.String(), i == 0)
+		if err := e.value(v.MapIndex(k)); err != nil {
 			return err
 		}
 	}
-	e.depth--
-	if len(entries) > 0 {
-		e.newline()
-	}
-	e.buf = append(e.buf, '}')
+	e.close('}')
 	return nil
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s quoted as encoding/json does (HTML-safe, invalid
-// UTF-8 as U+FFFD, U+2028 and U+2029 escaped).
+// appendString appends s quoted as encoding/json quotes it: <, > and &
+// escaped for HTML, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			i++
+			continue
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError && r != '\u2028' && r != '\u2029' || size != 1 && r == utf8.RuneError {
+				i += size
 				continue
 			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		b = append(b, s[start:i]...)
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', c)
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r == '\b':
+			b = append(b, '\\', 'b')
+		case r == '\f':
+			b = append(b, '\\', 'f')
+		default: // controls, <, >, &, U+2028, U+2029, and U+FFFD for a bad byte
+			if r == utf8.RuneError {
+				r = 0xfffd
 			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
 		}
 		i += size
+		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(append(b, s[start:]...), '"')
 }
 
-// A decoder reads JSON from data. check validates the whole text first, so
-// the decoding pass that follows meets only well-formed input.
-type decoder struct {
-	fieldCache
-	data  []byte
-	off   int
-	depth int
-	saved error // the first type mismatch, reported at the end
-}
+const base64Chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
-func (d *decoder) syntax(msg string) error {
-	return fmt.Errorf("state: syntax error at offset %d: %s", d.off, msg)
-}
-
-func (d *decoder) unexpected(what string) error {
-	if d.off >= len(d.data) {
-		return d.syntax("unexpected end of input")
-	}
-	return d.syntax(fmt.Sprintf("invalid character %q %s", d.data[d.off], what))
-}
-
-func (d *decoder) save(err error) {
-	if d.saved == nil {
-		d.saved = err
-	}
-}
-
-func (d *decoder) mismatch(what string, t reflect.Type) {
-	d.save(fmt.Errorf("state: cannot decode %s at offset %d into a value of type %v", what, d.off, t))
-}
-
-func (d *decoder) ws() {
-	for d.off < len(d.data) {
-		switch d.data[d.off] {
-		case ' ', '\t', '\n', '\r':
-			d.off++
-		default:
-			return
+// appendBase64 appends src in standard, padded base64.
+func appendBase64(b, src []byte) []byte {
+	for len(src) > 0 {
+		var q [3]byte
+		n := copy(q[:], src)
+		src = src[n:]
+		x := uint(q[0])<<16 | uint(q[1])<<8 | uint(q[2])
+		out := [4]byte{base64Chars[x>>18], base64Chars[x>>12&63], base64Chars[x>>6&63], base64Chars[x&63]}
+		for i := n + 1; i < 4; i++ {
+			out[i] = '='
 		}
+		b = append(b, out[:]...)
+	}
+	return b
+}
+
+// decodeBase64 decodes standard, padded base64, ignoring '\r' and '\n'
+// (as base64.StdEncoding does).
+func decodeBase64(s []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(s)*3/4)
+	var x uint
+	n, pad := 0, 0 // characters in the quantum; '=' seen
+	for _, c := range s {
+		var d int
+		switch {
+		case c == '\r' || c == '\n':
+			continue
+		case c == '=':
+			if n < 2 {
+				return nil, false
+			}
+			pad++
+			d = 0
+		case pad > 0:
+			return nil, false
+		default:
+			d = strings.IndexByte(base64Chars, c)
+			if d < 0 {
+				return nil, false
+			}
+		}
+		x = x<<6 | uint(d)
+		if n++; n == 4 {
+			out = append(out, byte(x>>16), byte(x>>8), byte(x))
+			out = out[:len(out)-pad]
+			if pad > 0 {
+				pad = 3 // nothing may follow
+			}
+			n, x = 0, 0
+		}
+	}
+	return out, n == 0 && pad != 1 && pad != 2
+}
+
+// A decoder reads JSON from data. UnmarshalState checks the whole text
+// with skip first, so the decoding pass meets only well-formed input.
+type decoder struct {
+	data   []byte
+	off    int
+	depth  int
+	err    error // the first type mismatch, reported at the end
+	fields fieldCache
+}
+
+func (d *decoder) syntax(context string) error {
+	if d.off >= len(d.data) {
+		return errors.New("state: unexpected end of JSON input")
+	}
+	return fmt.Errorf("state: invalid character %q at offset %d %s", d.data[d.off], d.off, context)
+}
+
+// mismatch records that a JSON value of kind what does not fit t.
+func (d *decoder) mismatch(what string, t reflect.Type) {
+	if d.err == nil {
+		d.err = errors.New("state: cannot decode " + what + " at offset " + strconv.Itoa(d.off) + " into " + t.String())
 	}
 }
 
 // peek skips white space and returns the next byte (0 at the end).
 func (d *decoder) peek() byte {
-	d.ws()
-	if d.off < len(d.data) {
-		return d.data[d.off]
+	for ; d.off < len(d.data); d.off++ {
+		switch c := d.data[d.off]; c {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return c
+		}
 	}
 	return 0
 }
 
-// check validates data as exactly one JSON value.
-func (d *decoder) check() error {
-	if err := d.skip(); err != nil {
-		return err
-	}
-	if d.peek() != 0 || d.off < len(d.data) {
-		return d.unexpected("after top-level value")
-	}
-	return nil
-}
-
 // skip reads one value, checking its syntax.
 func (d *decoder) skip() error {
-	switch c := d.peek(); c {
-	case '{', '[':
-		if d.depth++; d.depth > maxDepth {
-			return d.syntax("exceeded max depth")
-		}
-		d.off++
-		end := byte(']')
-		if c == '{' {
-			end = '}'
-		}
-		if d.peek() == end {
-			d.off++
-			d.depth--
-			return nil
-		}
-		for {
-			if c == '{' {
-				if d.peek() != '"' {
-					return d.unexpected("looking for beginning of object key string")
-				}
-				if _, err := d.str(); err != nil {
-					return err
-				}
-				if d.peek() != ':' {
-					return d.unexpected("after object key")
-				}
-				d.off++
-			}
-			if err := d.skip(); err != nil {
-				return err
-			}
-			switch d.peek() {
-			case ',':
-				d.off++
-			case end:
-				d.off++
-				d.depth--
-				return nil
-			default:
-				if c == '{' {
-					return d.unexpected("after object key:value pair")
-				}
-				return d.unexpected("after array element")
-			}
-		}
+	switch d.peek() {
+	case '{':
+		return d.members(func([]byte) error { return d.skip() })
+	case '[':
+		return d.elements(d.skip)
 	case '"':
 		_, err := d.str()
 		return err
@@ -741,11 +641,10 @@ func (d *decoder) skip() error {
 }
 
 func (d *decoder) literal(s string) error {
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); i, d.off = i+1, d.off+1 {
 		if d.off >= len(d.data) || d.data[d.off] != s[i] {
-			return d.unexpected("in literal " + s)
+			return d.syntax("in literal " + s)
 		}
-		d.off++
 	}
 	return nil
 }
@@ -753,36 +652,38 @@ func (d *decoder) literal(s string) error {
 // number reads a number, returning its text.
 func (d *decoder) number() ([]byte, error) {
 	start := d.off
+	digit := func() bool { return d.off < len(d.data) && d.data[d.off] >= '0' && d.data[d.off] <= '9' }
 	digits := func() error {
-		if d.off >= len(d.data) || d.data[d.off] < '0' || d.data[d.off] > '9' {
-			return d.unexpected("in numeric literal")
+		if !digit() {
+			return d.syntax("in numeric literal")
 		}
-		for d.off < len(d.data) && d.data[d.off] >= '0' && d.data[d.off] <= '9' {
+		for digit() {
 			d.off++
 		}
 		return nil
 	}
-	if d.off < len(d.data) && d.data[d.off] == '-' {
-		d.off++
-	} else if d.off >= len(d.data) || d.data[d.off] < '0' || d.data[d.off] > '9' {
-		return nil, d.unexpected("looking for beginning of value")
+	is := func(set string) bool {
+		if d.off < len(d.data) && strings.IndexByte(set, d.data[d.off]) >= 0 {
+			d.off++
+			return true
+		}
+		return false
 	}
-	if d.off < len(d.data) && d.data[d.off] == '0' {
-		d.off++
-	} else if err := digits(); err != nil {
-		return nil, err
+	if !is("-") && !digit() {
+		return nil, d.syntax("looking for beginning of value")
 	}
-	if d.off < len(d.data) && d.data[d.off] == '.' {
-		d.off++
+	if !is("0") {
 		if err := digits(); err != nil {
 			return nil, err
 		}
 	}
-	if d.off < len(d.data) && (d.data[d.off] == 'e' || d.data[d.off] == 'E') {
-		d.off++
-		if d.off < len(d.data) && (d.data[d.off] == '+' || d.data[d.off] == '-') {
-			d.off++
+	if is(".") {
+		if err := digits(); err != nil {
+			return nil, err
 		}
+	}
+	if is("eE") {
+		is("+-")
 		if err := digits(); err != nil {
 			return nil, err
 		}
@@ -795,7 +696,6 @@ func (d *decoder) number() ([]byte, error) {
 func (d *decoder) str() ([]byte, error) {
 	d.off++ // the opening quote
 	start := d.off
-	// Fast path: nothing to resolve.
 	for d.off < len(d.data) {
 		c := d.data[d.off]
 		if c == '"' {
@@ -815,362 +715,84 @@ func (d *decoder) str() ([]byte, error) {
 			d.off++
 			return out, nil
 		case c < 0x20:
-			return nil, d.unexpected("in string literal")
+			return nil, d.syntax("in string literal")
 		case c == '\\':
 			d.off++
-			if d.off >= len(d.data) {
-				return nil, d.unexpected("in string escape code")
+			r, ok := d.escape()
+			if !ok {
+				return nil, d.syntax("in string escape code")
 			}
-			switch e := d.data[d.off]; e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				d.off++
-				r, ok := d.hex4()
-				if !ok {
-					return nil, d.unexpected("in \\u hexadecimal character escape")
+			if utf16.IsSurrogate(r) {
+				// A pair makes one rune; anything else leaves U+FFFD and
+				// is read afresh.
+				save := d.off
+				r2, ok := rune(0), false
+				if d.off+1 < len(d.data) && d.data[d.off] == '\\' && d.data[d.off+1] == 'u' {
+					d.off++
+					r2, ok = d.escape()
 				}
-				if utf16.IsSurrogate(r) {
-					r2 := unicode.ReplacementChar
-					if d.off+1 < len(d.data) && d.data[d.off] == '\\' && d.data[d.off+1] == 'u' {
-						save := d.off
-						d.off += 2
-						if lo, ok := d.hex4(); ok {
-							if dec := utf16.DecodeRune(r, lo); dec != unicode.ReplacementChar {
-								r2 = dec
-							} else {
-								d.off = save // the second escape stands alone
-							}
-						} else {
-							return nil, d.unexpected("in \\u hexadecimal character escape")
-						}
-					}
-					r = r2
+				if r = utf16.DecodeRune(r, r2); !ok || r == unicode.ReplacementChar {
+					r, d.off = unicode.ReplacementChar, save
 				}
-				out = utf8.AppendRune(out, r)
-				continue
-			default:
-				return nil, d.unexpected("in string escape code")
 			}
-			d.off++
-		case c < utf8.RuneSelf:
-			out = append(out, c)
-			d.off++
+			out = utf8.AppendRune(out, r)
 		default:
 			r, size := utf8.DecodeRune(d.data[d.off:])
-			if r == utf8.RuneError && size == 1 {
-				out = utf8.AppendRune(out, unicode.ReplacementChar)
-			} else {
-				out = append(out, d.data[d.off:d.off+size]...)
-			}
+			out = utf8.AppendRune(out, r) // U+FFFD for a bad byte
 			d.off += size
 		}
 	}
-	return nil, d.unexpected("in string literal")
+	return nil, d.syntax("in string literal")
 }
 
-// hex4 reads the four hex digits of a \u escape.
-func (d *decoder) hex4() (rune, bool) {
-	if d.off+4 > len(d.data) {
-		d.off = len(d.data)
+// escape reads the escape after a backslash.
+func (d *decoder) escape() (rune, bool) {
+	if d.off >= len(d.data) {
 		return 0, false
 	}
-	var r rune
-	for _, c := range d.data[d.off : d.off+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r*16 + rune(c)
+	c := d.data[d.off]
+	d.off++
+	if i := strings.IndexByte(`"\/bfnrt`, c); i >= 0 {
+		return rune("\"\\/\b\f\n\r\t"[i]), true
 	}
+	if c != 'u' || d.off+4 > len(d.data) {
+		return 0, false
+	}
+	r, err := strconv.ParseUint(string(d.data[d.off:d.off+4]), 16, 16)
 	d.off += 4
-	return r, true
+	return rune(r), err == nil
 }
 
-// indirect follows pointers from v, allocating nil ones, and stops at a
-// TextUnmarshaler (unless decoding null) or at a non-pointer. For null it
-// stops at the first settable pointer, which the caller sets to nil.
-// (encoding/json's indirect, without json.Unmarshaler.)
-func indirect(v reflect.Value, null bool) (encoding.TextUnmarshaler, reflect.Value) {
-	v0 := v
-	haveAddr := false
-	if v.Kind() != reflect.Pointer && v.Type().Name() != "" && v.CanAddr() {
-		haveAddr = true
-		v = v.Addr()
-	}
-	for {
-		if v.Kind() == reflect.Interface && !v.IsNil() {
-			e := v.Elem()
-			if e.Kind() == reflect.Pointer && !e.IsNil() && (!null || e.Elem().Kind() == reflect.Pointer) {
-				haveAddr = false
-				v = e
-				continue
-			}
-		}
-		if v.Kind() != reflect.Pointer {
-			break
-		}
-		if null && v.CanSet() {
-			break
-		}
-		if v.Elem().Kind() == reflect.Interface && v.Elem().Elem().Equal(v) {
-			v = v.Elem()
-			break
-		}
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
-		}
-		if !null && v.Type().NumMethod() > 0 && v.CanInterface() {
-			if u, ok := v.Interface().(encoding.TextUnmarshaler); ok {
-				return u, reflect.Value{}
-			}
-		}
-		if haveAddr {
-			v = v0
-			haveAddr = false
-		} else {
-			v = v.Elem()
-		}
-	}
-	return nil, v
+// elements calls each for every element of the array at d.off.
+func (d *decoder) elements(each func() error) error {
+	return d.composite(']', func() error { return each() })
 }
 
-// value decodes the next value into v.
-func (d *decoder) value(v reflect.Value) error {
-	switch c := d.peek(); c {
-	case '{':
-		return d.object(v)
-	case '[':
-		return d.array(v)
-	case '"':
-		s, err := d.str()
+// members calls each with every key of the object at d.off, with d.off
+// on its value.
+func (d *decoder) members(each func(key []byte) error) error {
+	return d.composite('}', func() error {
+		if d.peek() != '"' {
+			return d.syntax("looking for beginning of object key string")
+		}
+		key, err := d.str()
 		if err != nil {
 			return err
 		}
-		return d.store(v, s, true, false)
-	default:
-		start := d.off
-		if err := d.skip(); err != nil {
-			return err
+		if d.peek() != ':' {
+			return d.syntax("after object key")
 		}
-		return d.store(v, d.data[start:d.off], false, false)
-	}
-}
-
-// store stores a scalar: the contents of a string when isStr, or the text
-// of a literal or number. fromQuoted tells a ",string" field's contents.
-func (d *decoder) store(v reflect.Value, item []byte, isStr, fromQuoted bool) error {
-	null := !isStr && item[0] == 'n'
-	ut, pv := indirect(v, null)
-	badQuoted := func() error {
-		return fmt.Errorf("state: invalid use of ,string struct tag, trying to decode %q into %v", item, v.Type())
-	}
-	kind := "number"
-	switch {
-	case isStr:
-		kind = "string"
-	case null:
-		kind = "null"
-	case item[0] == 't' || item[0] == 'f':
-		kind = "bool"
-	}
-	if ut != nil {
-		if !isStr {
-			if fromQuoted {
-				d.save(badQuoted())
-				return nil
-			}
-			d.mismatch(kind, v.Type())
-			return nil
-		}
-		return ut.UnmarshalText(item)
-	}
-	v = pv
-	switch kind {
-	case "null":
-		if fromQuoted && string(item) != "null" {
-			d.save(badQuoted())
-			return nil
-		}
-		switch v.Kind() {
-		case reflect.Interface, reflect.Pointer, reflect.Map, reflect.Slice:
-			v.SetZero()
-		}
-	case "bool":
-		if fromQuoted && string(item) != "true" && string(item) != "false" {
-			d.save(badQuoted())
-			return nil
-		}
-		b := item[0] == 't'
-		switch {
-		case v.Kind() == reflect.Bool:
-			v.SetBool(b)
-		case v.Kind() == reflect.Interface && v.NumMethod() == 0:
-			v.Set(reflect.ValueOf(b))
-		case fromQuoted:
-			d.save(badQuoted())
-		default:
-			d.mismatch(kind, v.Type())
-		}
-	case "string":
-		switch {
-		case v.Kind() == reflect.String:
-			v.SetString(string(item))
-		case v.Kind() == reflect.Interface && v.NumMethod() == 0:
-			v.Set(reflect.ValueOf(string(item)))
-		case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8:
-			b := make([]byte, base64.StdEncoding.DecodedLen(len(item)))
-			n, err := base64.StdEncoding.Decode(b, item)
-			if err != nil {
-				d.save(fmt.Errorf("state: %w", err))
-				return nil
-			}
-			v.SetBytes(b[:n])
-		default:
-			d.mismatch(kind, v.Type())
-		}
-	default: // number
-		if c := item[0]; c != '-' && (c < '0' || c > '9') {
-			if fromQuoted {
-				return badQuoted()
-			}
-			return d.syntax("invalid number") // not reached: check ran first
-		}
-		switch v.Kind() {
-		case reflect.Interface:
-			f, err := strconv.ParseFloat(string(item), 64)
-			switch {
-			case err != nil:
-				d.mismatch("number "+string(item), reflect.TypeFor[float64]())
-			case v.NumMethod() != 0:
-				d.mismatch(kind, v.Type())
-			default:
-				v.Set(reflect.ValueOf(f))
-			}
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			n, err := strconv.ParseInt(string(item), 10, 64)
-			if err != nil || v.OverflowInt(n) {
-				d.mismatch("number "+string(item), v.Type())
-				return nil
-			}
-			v.SetInt(n)
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			n, err := strconv.ParseUint(string(item), 10, 64)
-			if err != nil || v.OverflowUint(n) {
-				d.mismatch("number "+string(item), v.Type())
-				return nil
-			}
-			v.SetUint(n)
-		case reflect.Float32, reflect.Float64:
-			n, err := strconv.ParseFloat(string(item), v.Type().Bits())
-			if err != nil || v.OverflowFloat(n) {
-				d.mismatch("number "+string(item), v.Type())
-				return nil
-			}
-			v.SetFloat(n)
-		default:
-			if fromQuoted {
-				return badQuoted()
-			}
-			d.mismatch(kind, v.Type())
-		}
-	}
-	return nil
-}
-
-// generic decodes the next value as interface{}: map[string]any, []any,
-// float64, string, bool or nil.
-func (d *decoder) generic() (any, error) {
-	var x any
-	err := d.value(reflect.ValueOf(&x).Elem())
-	return x, err
-}
-
-func (d *decoder) array(v reflect.Value) error {
-	ut, pv := indirect(v, false)
-	if ut != nil {
-		d.mismatch("array", v.Type())
-		return d.skip()
-	}
-	v = pv
-	switch v.Kind() {
-	case reflect.Interface:
-		if v.NumMethod() == 0 {
-			var list []any
-			err := d.elements(func() error {
-				x, err := d.generic()
-				list = append(list, x)
-				return err
-			})
-			if err == nil {
-				if list == nil {
-					list = []any{}
-				}
-				v.Set(reflect.ValueOf(list))
-			}
-			return err
-		}
-		fallthrough
-	default:
-		d.mismatch("array", v.Type())
-		return d.skip()
-	case reflect.Array, reflect.Slice:
-	}
-	i := 0
-	err := d.elements(func() error {
-		if v.Kind() == reflect.Slice && i >= v.Len() {
-			v.Set(reflect.Append(v, reflect.Zero(v.Type().Elem())))
-		}
-		var err error
-		if i < v.Len() {
-			err = d.value(v.Index(i))
-		} else {
-			err = d.skip() // past the end of an array
-		}
-		i++
-		return err
+		d.off++
+		return each(key)
 	})
-	if err != nil {
-		return err
-	}
-	if i < v.Len() {
-		if v.Kind() == reflect.Array {
-			for ; i < v.Len(); i++ {
-				v.Index(i).SetZero()
-			}
-		} else {
-			v.SetLen(i)
-		}
-	}
-	if i == 0 && v.Kind() == reflect.Slice {
-		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
-	}
-	return nil
 }
 
-// elements calls each for every element of the array starting at d.off.
-func (d *decoder) elements(each func() error) error {
+func (d *decoder) composite(end byte, each func() error) error {
 	if d.depth++; d.depth > maxDepth {
-		return d.syntax("exceeded max depth")
+		return errors.New("state: exceeded max depth")
 	}
-	d.off++ // [
-	if d.peek() == ']' {
+	d.off++ // [ or {
+	if d.peek() == end {
 		d.off++
 		d.depth--
 		return nil
@@ -1182,83 +804,256 @@ func (d *decoder) elements(each func() error) error {
 		switch d.peek() {
 		case ',':
 			d.off++
-		case ']':
+		case end:
 			d.off++
 			d.depth--
 			return nil
 		default:
-			return d.unexpected("after array element")
+			return d.syntax("after element")
 		}
 	}
 }
 
-// members calls each with every key of the object starting at d.off, with
-// d.off on its value.
-func (d *decoder) members(each func(key []byte) error) error {
-	if d.depth++; d.depth > maxDepth {
-		return d.syntax("exceeded max depth")
-	}
-	d.off++ // {
-	if d.peek() == '}' {
-		d.off++
-		d.depth--
+// value decodes the next value into v.
+func (d *decoder) value(v reflect.Value) error {
+	c := d.peek()
+	if c == 'n' {
+		d.off += len("null")
+		// null sets the first settable pointer, map, slice or interface
+		// to nil and leaves anything else alone.
+		for v.Kind() == reflect.Pointer && !v.CanSet() {
+			v = v.Elem()
+		}
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+			v.SetZero()
+		}
 		return nil
 	}
-	for {
-		if d.peek() != '"' {
-			return d.unexpected("looking for beginning of object key string")
+	// Follow pointers (allocating), and interfaces holding one.
+	for i := 0; ; i++ {
+		if i > maxDepth {
+			return errors.New("state: pointer cycle via " + v.Type().String())
 		}
-		key, err := d.str()
+		if v.Kind() == reflect.Interface && !v.IsNil() && v.Elem().Kind() == reflect.Pointer && !v.Elem().IsNil() {
+			v = v.Elem()
+			continue
+		}
+		if v.Kind() != reflect.Pointer {
+			break
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		v = v.Elem()
+	}
+	t := v.Type()
+	k := t.Kind()
+	if k != reflect.Interface && otherText(t) {
+		return unsupported(t)
+	}
+	switch c {
+	case '{':
+		switch {
+		case isText(t):
+		case k == reflect.Struct:
+			return d.object(v)
+		case k == reflect.Map && t.Key().Kind() == reflect.String:
+			if v.IsNil() {
+				v.Set(reflect.MakeMap(t))
+			}
+			return d.members(func(key []byte) error {
+				elem := reflect.New(t.Elem()).Elem()
+				if err := d.value(elem); err != nil {
+					return err
+				}
+				kv := reflect.New(t.Key()).Elem()
+				kv.SetString(string(key))
+				v.SetMapIndex(kv, elem)
+				return nil
+			})
+		}
+		d.mismatch("object", t)
+		return d.skip()
+	case '[':
+		if k != reflect.Slice && k != reflect.Array {
+			d.mismatch("array", t)
+			return d.skip()
+		}
+		i := 0
+		if err := d.elements(func() error {
+			if k == reflect.Slice && i >= v.Len() {
+				v.Set(reflect.Append(v, reflect.New(t.Elem()).Elem()))
+			}
+			i++
+			if i > v.Len() {
+				return d.skip() // past the end of an array
+			}
+			return d.value(v.Index(i - 1))
+		}); err != nil {
+			return err
+		}
+		for ; k == reflect.Array && i < v.Len(); i++ {
+			v.Index(i).SetZero()
+		}
+		if k == reflect.Slice {
+			if i == 0 {
+				v.Set(reflect.MakeSlice(t, 0, 0))
+			}
+			v.SetLen(i)
+		}
+		return nil
+	case '"':
+		s, err := d.str()
 		if err != nil {
 			return err
 		}
-		if d.peek() != ':' {
-			return d.unexpected("after object key")
-		}
-		d.off++
-		if err := each(key); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.off++
-		case '}':
-			d.off++
-			d.depth--
-			return nil
+		switch {
+		case isText(t):
+			return d.text(v, s)
+		case k == reflect.String:
+			v.SetString(string(s))
+		case k == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+			b, ok := decodeBase64(s)
+			if !ok {
+				d.mismatch("invalid base64 string", t)
+				return nil
+			}
+			v.SetBytes(b)
 		default:
-			return d.unexpected("after object key:value pair")
+			d.mismatch("string", t)
+		}
+		return nil
+	case 't', 'f':
+		d.off += 4
+		if c == 'f' {
+			d.off++
+		}
+		if k != reflect.Bool {
+			d.mismatch("bool", t)
+			return nil
+		}
+		v.SetBool(c == 't')
+		return nil
+	}
+	num, err := d.number()
+	if err != nil {
+		return err
+	}
+	s := string(num)
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err == nil && !v.OverflowInt(n) {
+			v.SetInt(n)
+			return nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err == nil && !v.OverflowUint(n) {
+			v.SetUint(n)
+			return nil
+		}
+	case reflect.Float32, reflect.Float64:
+		n, err := strconv.ParseFloat(s, t.Bits())
+		if err == nil && !v.OverflowFloat(n) {
+			v.SetFloat(n)
+			return nil
 		}
 	}
+	d.mismatch("number "+s, t)
+	return nil
+}
+
+// text parses s into v, a time.Time, netip.Addr or netip.Prefix, as its
+// UnmarshalText would.
+func (d *decoder) text(v reflect.Value, s []byte) error {
+	var x any
+	var err error
+	switch v.Type() {
+	case reflect.TypeFor[time.Time]():
+		x, err = parseRFC3339(string(s))
+	case reflect.TypeFor[netip.Addr]():
+		var a netip.Addr
+		if len(s) > 0 {
+			a, err = netip.ParseAddr(string(s))
+		}
+		x = a
+	default:
+		var p netip.Prefix
+		if len(s) > 0 {
+			p, err = netip.ParsePrefix(string(s))
+		}
+		x = p
+	}
+	if err != nil {
+		return fmt.Errorf("state: %v: %w", v.Type(), err)
+	}
+	v.Set(reflect.ValueOf(x))
+	return nil
+}
+
+// parseRFC3339 parses the RFC 3339 text time.Time.MarshalText writes, with
+// the zone as (*time.Time).UnmarshalText sets it: UTC for "Z", Local when
+// its offset at that instant matches, else an unnamed fixed zone. (Calling
+// UnmarshalText would link time.Parse into every agent.)
+func parseRFC3339(s string) (time.Time, error) {
+	bad := errors.New("parsing time " + strconv.Quote(s) + " as RFC 3339: invalid syntax")
+	ok := true
+	num := func(s string, lo, hi int) int {
+		n, err := strconv.Atoi(s)
+		if err != nil || s[0] < '0' || n < lo || n > hi {
+			ok = false
+		}
+		return n
+	}
+	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, bad
+	}
+	year, month := num(s[0:4], 0, 9999), num(s[5:7], 1, 12)
+	day := num(s[8:10], 1, 31)
+	hour, minute, sec := num(s[11:13], 0, 23), num(s[14:16], 0, 59), num(s[17:19], 0, 59)
+	if ok && day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		ok = false // past the end of the month
+	}
+	s = s[19:]
+	nsec := 0
+	if len(s) >= 2 && s[0] == '.' && s[1] >= '0' && s[1] <= '9' {
+		n := 1
+		for ; n < len(s) && s[n] >= '0' && s[n] <= '9'; n++ {
+			if n <= 9 {
+				nsec = nsec*10 + int(s[n]-'0')
+			}
+		}
+		for i := n; i <= 9; i++ {
+			nsec *= 10
+		}
+		s = s[n:]
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if s != "Z" {
+		if len(s) != len("-07:00") || s[0] != '+' && s[0] != '-' || s[3] != ':' {
+			return time.Time{}, bad
+		}
+		offset := (num(s[1:3], 0, 23)*60 + num(s[4:6], 0, 59)) * 60
+		if s[0] == '-' {
+			offset = -offset
+		}
+		t = t.Add(-time.Duration(offset) * time.Second)
+		if _, off := t.In(time.Local).Zone(); off == offset {
+			t = t.In(time.Local)
+		} else {
+			t = t.In(time.FixedZone("", offset))
+		}
+	}
+	if !ok {
+		return time.Time{}, bad
+	}
+	return t, nil
 }
 
 func (d *decoder) object(v reflect.Value) error {
-	ut, pv := indirect(v, false)
-	if ut != nil {
-		d.mismatch("object", v.Type())
-		return d.skip()
-	}
-	v = pv
-	t := v.Type()
-	switch {
-	case v.Kind() == reflect.Interface && v.NumMethod() == 0:
-		m := map[string]any{}
-		err := d.members(func(key []byte) error {
-			x, err := d.generic()
-			m[string(key)] = x
-			return err
-		})
-		if err == nil {
-			v.Set(reflect.ValueOf(m))
-		}
-		return err
-	case v.Kind() == reflect.Map:
-		return d.mapValue(v)
-	case v.Kind() != reflect.Struct:
-		d.mismatch("object", t)
-		return d.skip()
-	}
-	fields := d.fields(t)
+	fields := d.fields.of(v.Type())
 	return d.members(func(key []byte) error {
 		f := -1
 		for i := range fields {
@@ -1267,12 +1062,9 @@ func (d *decoder) object(v reflect.Value) error {
 				break
 			}
 		}
-		if f < 0 {
-			for i := range fields {
-				if strings.EqualFold(fields[i].name, string(key)) {
-					f = i
-					break
-				}
+		for i := 0; f < 0 && i < len(fields); i++ {
+			if strings.EqualFold(fields[i].name, string(key)) {
+				f = i
 			}
 		}
 		if f < 0 {
@@ -1283,7 +1075,7 @@ func (d *decoder) object(v reflect.Value) error {
 			if sub.Kind() == reflect.Pointer {
 				if sub.IsNil() {
 					if !sub.CanSet() {
-						d.save(fmt.Errorf("state: cannot set embedded pointer to unexported struct: %v", sub.Type().Elem()))
+						d.mismatch("object member (embedded pointer to unexported struct)", sub.Type())
 						return d.skip()
 					}
 					sub.Set(reflect.New(sub.Type().Elem()))
@@ -1292,104 +1084,6 @@ func (d *decoder) object(v reflect.Value) error {
 			}
 			sub = sub.Field(i)
 		}
-		if !fields[f].quoted {
-			return d.value(sub)
-		}
-		switch d.peek() {
-		case 'n':
-			d.off += 4
-			return d.store(sub, []byte("null"), false, false)
-		case '"':
-			s, err := d.str()
-			if err != nil {
-				return err
-			}
-			return d.quoted(sub, s)
-		default:
-			d.save(fmt.Errorf("state: invalid use of ,string struct tag, trying to decode unquoted value into %v", sub.Type()))
-			return d.skip()
-		}
-	})
-}
-
-// quoted stores the contents s of a ",string" field's string.
-func (d *decoder) quoted(v reflect.Value, s []byte) error {
-	if len(s) == 0 {
-		d.save(fmt.Errorf("state: invalid use of ,string struct tag, trying to decode %q into %v", s, v.Type()))
-		return nil
-	}
-	sub := decoder{data: s}
-	isStr := s[0] == '"'
-	item := s
-	var err error
-	if isStr {
-		item, err = sub.str()
-	} else {
-		err = sub.skip()
-	}
-	if err != nil || sub.off != len(s) || s[0] == '{' || s[0] == '[' {
-		if !isStr && err == nil && (s[0] == '{' || s[0] == '[') {
-			d.save(fmt.Errorf("state: invalid use of ,string struct tag, trying to decode %q into %v", s, v.Type()))
-			return nil
-		}
-		return fmt.Errorf("state: invalid use of ,string struct tag, trying to decode %q into %v", s, v.Type())
-	}
-	if err := d.store(v, item, isStr, true); err != nil {
-		return err
-	}
-	return nil
-}
-
-func (d *decoder) mapValue(v reflect.Value) error {
-	t := v.Type()
-	kt := t.Key()
-	textKey := reflect.PointerTo(kt).Implements(textUnmarshalerType)
-	switch kt.Kind() {
-	case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-	default:
-		if !textKey {
-			d.mismatch("object", t)
-			return d.skip()
-		}
-	}
-	if v.IsNil() {
-		v.Set(reflect.MakeMap(t))
-	}
-	return d.members(func(key []byte) error {
-		elem := reflect.New(t.Elem()).Elem()
-		if err := d.value(elem); err != nil {
-			return err
-		}
-		var kv reflect.Value
-		switch {
-		case textKey:
-			kp := reflect.New(kt)
-			if err := kp.Interface().(encoding.TextUnmarshaler).UnmarshalText(key); err != nil {
-				return err
-			}
-			kv = kp.Elem()
-		case kt.Kind() == reflect.String:
-			kv = reflect.New(kt).Elem()
-			kv.SetString(string(key))
-		case isInt(kt.Kind()):
-			n, err := strconv.ParseInt(string(key), 10, 64)
-			kv = reflect.New(kt).Elem()
-			if err != nil || kv.OverflowInt(n) {
-				d.mismatch("number "+string(key), kt)
-				return nil
-			}
-			kv.SetInt(n)
-		default:
-			n, err := strconv.ParseUint(string(key), 10, 64)
-			kv = reflect.New(kt).Elem()
-			if err != nil || kv.OverflowUint(n) {
-				d.mismatch("number "+string(key), kt)
-				return nil
-			}
-			kv.SetUint(n)
-		}
-		v.SetMapIndex(kv, elem)
-		return nil
+		return d.value(sub)
 	})
 }

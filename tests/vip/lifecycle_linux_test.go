@@ -33,6 +33,7 @@ func TestLifecycle(t *testing.T) {
 		{"ipv4 /32", vip4, []string{"cidr_netmask=32"}, 32},
 		{"ipv6 explicit", vip6, []string{"nic=" + nic, "cidr_netmask=64"}, 64},
 		{"ipv6 detected, other spelling", "2001:DB8:1:0::100", nil, 64},
+		{"ipv6 link-local", "fe80::100", []string{"nic=" + nic}, 64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

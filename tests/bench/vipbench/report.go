@@ -44,7 +44,9 @@ var rows = []row{
 	{"monitor CPU", "monitor: CPU, user+sys", "ms", 20},
 	{"stop wall", "stop: wall time", "ms", 0},
 	{"stop CPU", "stop: CPU, user+sys", "ms", 0},
-	{"peak RSS", "peak RSS (max of start, monitor, stop)", "MiB", 0},
+	{"start RSS", "start: peak RSS (/usr/bin/time, 3 runs)", "MiB", 0},
+	{"monitor RSS", "monitor: peak RSS", "MiB", 0},
+	{"stop RSS", "stop: peak RSS", "MiB", 0},
 }
 
 func num(v float64) string {
@@ -97,7 +99,8 @@ func report(w io.Writer, agents []*agent, runs int, strace bool, took time.Durat
 	fmt.Fprintf(w, "%d interleaved runs each (vip, IPaddr2, vip, …) in %v; kernel %s, %d CPUs (%s). "+
 		"Parameters: ip=%s cidr_netmask=24 nic=%s, defaults otherwise (arp_count 5, arp_interval 200 ms, arp_bg true). "+
 		"Median (p10–p90). Times from just before fork/exec; ARP times are the peer's kernel receive timestamps; "+
-		"CPU and RSS from the agent's rusage, which includes the children it waited for but not the detached ARP sender. "+
+		"CPU from the agent's rusage, which includes the children it waited for but not the detached ARP sender; "+
+		"peak RSS is the largest process of the action. "+
 		"State on tmpfs; no syslog (IPaddr2 would fork logger for each line with HA_LOGFACILITY set).\n\n",
 		runs, took.Round(time.Second), kernel(), runtime.NumCPU(), cpuModel(), vipAddr, labNIC)
 	fmt.Fprintf(w, "| metric | %s | %s | IPaddr2 / vip |\n|---|---|---|---|\n", vip.name, ref.name)
