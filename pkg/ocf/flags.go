@@ -73,8 +73,11 @@ func (fs *flagSet) parse(args []string) error {
 			return nil
 		case strings.HasPrefix(a, "--"):
 			name, value, hasValue := strings.Cut(a[2:], "=")
+			if name == "" || name[0] == '-' || name[0] == '=' {
+				return fmt.Errorf("bad flag syntax: %s", a)
+			}
 			f := fs.lookup(name)
-			if f == nil || name == "" {
+			if f == nil {
 				return fmt.Errorf("unknown flag: --%s", name)
 			}
 			if !hasValue && f.kind != flagBool {
@@ -84,7 +87,7 @@ func (fs *flagSet) parse(args []string) error {
 				value, args = args[0], args[1:]
 			}
 			if err := f.setValue(value, hasValue); err != nil {
-				return fmt.Errorf("invalid argument %q for \"--%s\" flag: %w", value, name, err)
+				return f.invalid(value, err)
 			}
 		case len(a) > 1 && a[0] == '-':
 			if err := fs.shorthands(a); err != nil {
@@ -112,7 +115,7 @@ func (fs *flagSet) shorthands(a string) error {
 		if i+1 < len(a) && a[i+1] == '=' {
 			v := a[i+2:]
 			if err := f.setValue(v, true); err != nil {
-				return fmt.Errorf("invalid argument %q for \"-%c, --%s\" flag: %w", v, f.short, f.name, err)
+				return f.invalid(v, err)
 			}
 			return nil
 		}
@@ -121,6 +124,15 @@ func (fs *flagSet) shorthands(a string) error {
 		}
 	}
 	return nil
+}
+
+// invalid is the error for a bad value, naming the flag as pflag does.
+func (f *flagDef) invalid(v string, err error) error {
+	name := "--" + f.name
+	if f.short != 0 {
+		name = "-" + string(f.short) + ", " + name
+	}
+	return fmt.Errorf("invalid argument %q for %q flag: %w", v, name, err)
 }
 
 // setValue records a value, checking it for its kind; a boolean given

@@ -25,12 +25,13 @@ import (
 // rules), bool, every int, uint and float kind (time.Duration is an integer
 // of nanoseconds), string, slices and arrays of any supported type ([]byte
 // as base64), maps with string keys (sorted), pointers (nil is null),
-// interfaces holding a supported value, and the text types time.Time,
-// netip.Addr and netip.Prefix (as their MarshalText, e.g. "2006-01-02T15:04:05Z",
-// "192.0.2.1", "192.0.2.0/24"). Decoding matches keys to field names
-// exactly, then case-insensitively, ignores unknown keys, leaves v untouched
-// on a syntax error, and on a value of the wrong type for its destination
-// stores the rest and reports the first mismatch.
+// interfaces (written as the value they hold, read only through a non-nil
+// pointer they hold), and the text types time.Time, netip.Addr and
+// netip.Prefix (as their MarshalText: "2006-01-02T15:04:05.5Z",
+// "192.0.2.1", "192.0.2.0/24"). A cycle is an error. Decoding matches keys
+// to field names exactly, then case-insensitively, ignores unknown keys,
+// leaves v untouched on a syntax error, and on a value of the wrong type for
+// its destination stores the rest and reports the first mismatch.
 //
 // Deliberately left out, each costing code in every binary for no agent's
 // benefit: other encoding.TextMarshaler and TextUnmarshaler types (an error,
@@ -71,7 +72,7 @@ func UnmarshalState(data []byte, v any) error {
 	return d.err
 }
 
-// maxDepth bounds nesting: values decoded, pointers followed.
+// maxDepth bounds nesting in decoding: values, pointers followed.
 const maxDepth = 10000
 
 func unsupported(t reflect.Type) error {
@@ -261,8 +262,17 @@ func validTag(s string) bool {
 type encoder struct {
 	buf    []byte
 	depth  int // nesting, for indentation
-	ptrs   int // pointers followed, for cycles
 	fields fieldCache
+
+	nesting int     // pointers, maps and slices being encoded
+	seen    []visit // those of them past the 100th
+}
+
+// A visit is a pointer, map or slice being encoded.
+type visit struct {
+	t reflect.Type
+	p uintptr
+	n int // a slice's length
 }
 
 func (e *encoder) newline() {
@@ -284,7 +294,36 @@ func (e *encoder) close(c byte) {
 	e.buf = append(e.buf, c)
 }
 
+// value appends v, watching for cycles.
 func (e *encoder) value(v reflect.Value) error {
+	k := v.Kind()
+	if k != reflect.Pointer && k != reflect.Map && k != reflect.Slice || v.IsNil() {
+		return e.value1(v)
+	}
+	// Past 100 nested pointers, maps and slices, remember them: one met
+	// again on the way down is a cycle, which would never end.
+	n := len(e.seen)
+	if e.nesting > 100 {
+		key := visit{v.Type(), v.Pointer(), 0}
+		if k == reflect.Slice {
+			key.n = v.Len()
+		}
+		for _, seen := range e.seen {
+			if seen == key {
+				return errors.New("state: cycle via " + key.t.String())
+			}
+		}
+		e.seen = append(e.seen, key)
+	}
+	e.nesting++
+	err := e.value1(v)
+	e.nesting--
+	e.seen = e.seen[:n]
+	return err
+}
+
+// value1 appends v.
+func (e *encoder) value1(v reflect.Value) error {
 	if !v.IsValid() {
 		e.buf = append(e.buf, "null"...)
 		return nil
@@ -307,18 +346,14 @@ func (e *encoder) value(v reflect.Value) error {
 		e.buf = appendString(e.buf, string(text))
 		return nil
 	}
-	switch k := t.Kind(); k {
+	k := t.Kind()
+	switch k {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		if e.ptrs++; e.ptrs > maxDepth {
-			return errors.New("state: pointer cycle via " + t.String())
-		}
-		err := e.value(v.Elem())
-		e.ptrs--
-		return err
+		return e.value(v.Elem())
 	default:
 		if otherText(t) {
 			return unsupported(t)

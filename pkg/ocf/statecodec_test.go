@@ -402,6 +402,23 @@ func TestStateCodecUnsupported(t *testing.T) {
 	if _, err := MarshalState(n); err == nil {
 		t.Error("MarshalState of a cycle succeeded")
 	}
+	m := map[string]any{}
+	m["m"] = m
+	l := []any{nil}
+	l[0] = l
+	for _, v := range []any{m, l, []any{m}} {
+		if _, err := MarshalState(v); err == nil {
+			t.Errorf("MarshalState of a cycle through %T succeeded", v)
+		}
+	}
+	// Deep is not a cycle.
+	deep := &node{}
+	for range 2000 {
+		deep = &node{Next: deep}
+	}
+	if _, err := MarshalState(deep); err != nil {
+		t.Errorf("MarshalState of 2000 nested pointers: %v", err)
+	}
 	var x any
 	x = &x
 	if err := UnmarshalState([]byte(`1`), &x); err == nil {
