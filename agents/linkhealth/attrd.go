@@ -1,13 +1,12 @@
 package linkhealth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -39,7 +38,7 @@ type Attrd struct {
 
 // An AttrdError is a failed attrd_updater run: it did not start, timed out,
 // was killed, or exited non-zero. It unwraps to ErrNotConnected for exit
-// status 102, to exec.ErrNotFound or os.ErrPermission when it could not be
+// status 102, to ErrNotFound or os.ErrPermission when it could not be
 // started, and to context.DeadlineExceeded when it timed out.
 type AttrdError struct {
 	Args   []string // the arguments, program excluded
@@ -75,14 +74,102 @@ func (e *AttrdError) Error() string {
 // Unwrap returns the cause.
 func (e *AttrdError) Unwrap() error { return e.Err }
 
+// ErrNotFound is the error when attrd_updater is not in PATH.
+var ErrNotFound = errors.New("executable file not found in $PATH")
+
 // Path returns the program attrd_updater resolves to, or an error wrapping
-// exec.ErrNotFound.
+// ErrNotFound.
 func (a Attrd) Path() (string, error) {
 	p := a.Program
 	if p == "" {
 		p = AttrdProgram
 	}
-	return exec.LookPath(p)
+	return lookPath(p)
+}
+
+// lookPath finds an executable like the shell does; a name with a slash is
+// taken as is. (os/exec would do it, at 120 KB of binary size.)
+func lookPath(name string) (string, error) {
+	check := func(p string) error {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return os.ErrPermission
+		}
+		return nil
+	}
+	if strings.Contains(name, "/") {
+		if err := check(name); err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		return name, nil
+	}
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if check(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", name, ErrNotFound)
+}
+
+// runProgram runs path with args until it exits or ctx ends (then it is
+// killed), with stdout discarded, and returns its stderr and exit status
+// (-1 when it did not exit by itself). It dies with its caller
+// (PR_SET_PDEATHSIG): a watcher killed mid-update must not leave an update
+// behind that lands after stop removed the attribute.
+func runProgram(ctx context.Context, path string, args []string) (stderr string, status int, err error) {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return "", -1, err
+	}
+	defer devnull.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", -1, err
+	}
+	defer r.Close()
+	proc, err := os.StartProcess(path, append([]string{path}, args...), &os.ProcAttr{
+		Files: []*os.File{devnull, devnull, w},
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+	w.Close()
+	if err != nil {
+		return "", -1, err
+	}
+	out := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(r, 64<<10))
+		out <- string(b)
+	}()
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = proc.Kill()
+		case <-done:
+		}
+	}()
+	st, werr := proc.Wait()
+	close(done)
+	r.SetReadDeadline(time.Now().Add(time.Second)) // a grandchild may hold the pipe
+	stderr = <-out
+	if werr != nil {
+		return stderr, -1, werr
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Exited() {
+		return stderr, ws.ExitStatus(), nil
+	}
+	return stderr, -1, fmt.Errorf("%s: %s", path, st)
 }
 
 // Update sets attribute name to value on this node, with dampening delay
@@ -108,25 +195,19 @@ func (a Attrd) run(ctx context.Context, args ...string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	var stderr bytes.Buffer
-	cmd.Stdout = io.Discard
-	cmd.Stderr = &stderr
-	// Dies with its caller: a watcher killed mid-update must not leave an
-	// update behind that lands after stop removed the attribute.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	cmd.WaitDelay = time.Second
-	err = cmd.Run()
-	if err == nil {
+	stderr, status, err := runProgram(ctx, path, args)
+	if err == nil && status == 0 {
 		return nil
 	}
-	e := &AttrdError{Args: args, Status: -1, Stderr: trimOutput(stderr.String()), Err: err}
-	var ee *exec.ExitError
+	if err == nil {
+		err = fmt.Errorf("exit status %d", status)
+	}
+	e := &AttrdError{Args: args, Status: -1, Stderr: trimOutput(stderr), Err: err}
 	switch {
 	case ctx.Err() != nil:
 		e.Err = fmt.Errorf("no answer within %s: %w", timeout, ctx.Err())
-	case errors.As(err, &ee) && ee.Exited():
-		e.Status = ee.ExitCode()
+	case status >= 0:
+		e.Status = status
 		if e.Status == attrdNotConnected {
 			e.Err = ErrNotConnected
 		}
@@ -151,7 +232,7 @@ func attrdError(err error, what string) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, exec.ErrNotFound), errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, ErrNotFound), errors.Is(err, os.ErrNotExist):
 		return ocf.Errorf(ocf.ErrInstalled, "%s: %s not found in PATH (install pacemaker-cli-utils): %v", what, AttrdProgram, err)
 	case errors.Is(err, os.ErrPermission):
 		return ocf.Errorf(ocf.ErrPerm, "%s: cannot run %s: %v", what, AttrdProgram, err)

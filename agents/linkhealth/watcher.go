@@ -2,7 +2,6 @@ package linkhealth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -815,7 +814,7 @@ func (w *watcher) writeStatus() {
 // lives on tmpfs, is rewritten on every change and must not delay the
 // attrd_updater call that follows it.
 func writeJSON(path string, v any) error {
-	data, err := json.Marshal(v)
+	data, err := ocf.MarshalState(v)
 	if err != nil {
 		return err
 	}
