@@ -185,7 +185,12 @@ func waitStarted(ctx context.Context, f files, pid int) (*Status, error) {
 				return &st, nil
 			}
 		}
-		if !isWatcher(pid, f.base) {
+		// pid is this process's own child, never reaped here, so it cannot
+		// be recycled: ask alive, not isWatcher. Right after ocf.Spawn
+		// returns, /proc/<pid>/cmdline may still show this process's own
+		// command line (or nothing) while the child's execve completes, and
+		// isWatcher took a slow exec (seen under qemu TCG) for an exit.
+		if !alive(pid) {
 			if f.state.Load(f.status(), &st) == nil && st.Pid == pid && st.Fatal != "" {
 				continue // it wrote why before exiting
 			}
