@@ -80,7 +80,9 @@ lab_is_on() { lab_holder_pid "$1" >/dev/null; }
 _lab_wait_gone() {
   local i st
   for ((i = 0; i < 200; i++)); do
-    { st=$(<"/proc/$1/stat"); } 2>/dev/null || return 0
+    # not st=$(<file): under `set -e` bash 5.2 exits the caller when that redirection fails, even
+    # in a `|| return` list
+    { read -r st <"/proc/$1/stat"; } 2>/dev/null || return 0
     st=${st##*) }
     [ "${st%% *}" = Z ] && return 0
     sleep 0.05
