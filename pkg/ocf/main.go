@@ -304,6 +304,12 @@ func Main(ctx context.Context, agent Agent, args, environ []string, stdout, stde
 		return code
 	case code == ErrNotRunning:
 		log.Infof("%s", oneLine(err.Error()))
+		if action == "monitor" && !c.Probe {
+			// A recurring monitor's 7 is a failure Pacemaker recovers
+			// from: say why (link down, address removed), so crm_mon shows
+			// more than a bare "not running".
+			fmt.Fprintf(stderr, "%s%s\n", reasonPrefix, oneLine(err.Error()))
+		}
 		return code
 	case code == Degraded:
 		msg := oneLine(err.Error())

@@ -180,7 +180,8 @@ func TestExitCodes(t *testing.T) {
 
 		{name: "monitor 0", action: "monitor", env: recurring, want: Success, logNone: true},
 		{name: "monitor bare 7", action: "monitor", env: recurring, ret: ErrNotRunning, want: ErrNotRunning, logNone: true},
-		{name: "monitor wrapped 7", action: "monitor", env: recurring, ret: Errorf(ErrNotRunning, "no address"), want: ErrNotRunning, logHas: "INFO: no address"},
+		{name: "monitor wrapped 7", action: "monitor", env: recurring, ret: Errorf(ErrNotRunning, "no address"), want: ErrNotRunning, reason: "no address", logHas: "INFO: no address"},
+		{name: "probe wrapped 7", action: "monitor", ret: Errorf(ErrNotRunning, "no address"), want: ErrNotRunning, logHas: "INFO: no address"},
 		{name: "monitor degraded", action: "monitor", env: recurring, ret: fmt.Errorf("bond0: %w", Errorf(Degraded, "1 of 2 ports up")), want: Degraded, reason: "bond0: 1 of 2 ports up", logHas: "WARNING: bond0: 1 of 2 ports up"},
 		{name: "monitor bare degraded", action: "monitor", env: recurring, ret: Degraded, want: Degraded, reason: "degraded"},
 		{name: "recurring monitor 6 is 1", action: "monitor", env: recurring, ret: Errorf(ErrConfigured, "nic eth9 vanished"), want: ErrGeneric, reason: "nic eth9 vanished"},
