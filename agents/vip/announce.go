@@ -107,7 +107,7 @@ func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.L
 		return ocf.Wrap(ocf.ErrGeneric, err, "announce "+cfg.IP.String())
 	}
 	if cfg.IP.Is4() && !cfg.ARPBackground {
-		err := sleepUntil(ctx, start.Add(cfg.ARPInterval/2))
+		err := garp.SleepUntil(ctx, start.Add(cfg.ARPInterval/2))
 		if err == nil {
 			err = s.Reply()
 		}
@@ -116,7 +116,7 @@ func announceStart(ctx context.Context, c *ocf.Call, cfg *Config, link netlink.L
 		}
 	}
 	if fg > 1 {
-		err := sleepUntil(ctx, start.Add(cfg.ARPInterval))
+		err := garp.SleepUntil(ctx, start.Add(cfg.ARPInterval))
 		if err == nil {
 			err = garp.Announce(ctx, s, fg-1, cfg.ARPInterval)
 		}
@@ -158,28 +158,12 @@ func startBackground(c *ocf.Call, cfg *Config, nic string, rounds int, next time
 // within the operation timeout; their failure is logged, not fatal: the
 // first round went out.
 func foreground(ctx context.Context, c *ocf.Call, s *garp.Sender, cfg *Config, rounds int, next time.Time) {
-	err := sleepUntil(ctx, next)
+	err := garp.SleepUntil(ctx, next)
 	if err == nil {
 		err = garp.Announce(ctx, s, rounds, cfg.ARPInterval)
 	}
 	if err != nil {
 		c.Log.Errorf("announcements after the first round: %v", err)
-	}
-}
-
-// sleepUntil waits until t or the end of ctx, returning ctx.Err() then.
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
 	}
 }
 
@@ -232,7 +216,7 @@ func (Agent) Helper(ctx context.Context, c *ocf.Call, name string) error {
 
 	ctx, cancel := context.WithTimeout(ctx, time.Until(next)+burst(cfg.IP, rounds, cfg.ARPInterval)+5*time.Second)
 	defer cancel()
-	if err := sleepUntil(ctx, next); err != nil || !present() {
+	if err := garp.SleepUntil(ctx, next); err != nil || !present() {
 		return nil
 	}
 	s, err := garp.Open(ifi, cfg.IP)

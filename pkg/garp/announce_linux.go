@@ -65,7 +65,7 @@ func announce(ctx context.Context, s announcer, count int, interval time.Duratio
 		for _, send := range frames {
 			wait := ctx.Err()
 			if n > 0 {
-				wait = sleepUntil(ctx, start.Add(time.Duration(n)*step))
+				wait = SleepUntil(ctx, start.Add(time.Duration(n)*step))
 			}
 			if wait != nil {
 				all = append(append(all, errs...), wait)
@@ -84,9 +84,10 @@ func announce(ctx context.Context, s announcer, count int, interval time.Duratio
 	return result()
 }
 
-// sleepUntil waits until t or ctx's end, returning ctx.Err() in the latter
-// case.
-func sleepUntil(ctx context.Context, t time.Time) error {
+// SleepUntil waits until t or ctx's end, returning ctx.Err() in the latter
+// case. Callers keeping an announcement rhythm across processes (the vip
+// agent's background sender) use it as Announce does.
+func SleepUntil(ctx context.Context, t time.Time) error {
 	d := time.Until(t)
 	if d <= 0 {
 		return ctx.Err()
