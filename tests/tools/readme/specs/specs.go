@@ -1,4 +1,5 @@
-// Package specs lists every agent's Spec for the documentation tools.
+// Package specs lists every agent for the documentation tools and the
+// meta-data drift test.
 package specs
 
 import (
@@ -8,7 +9,16 @@ import (
 	"github.com/hanet/hanet/pkg/ocf"
 )
 
+// Agents returns every agent, in README order.
+func Agents() []ocf.Agent {
+	return []ocf.Agent{vip.Agent{}, bond.Agent{}, linkhealth.Agent{}}
+}
+
 // All returns the specs of every agent, in README order.
 func All() []*ocf.Spec {
-	return []*ocf.Spec{vip.Agent{}.Spec(), bond.Agent{}.Spec(), linkhealth.Agent{}.Spec()}
+	var specs []*ocf.Spec
+	for _, a := range Agents() {
+		specs = append(specs, a.Spec())
+	}
+	return specs
 }
