@@ -1,15 +1,17 @@
 //go:build linux
 
-// Command linkhealth compares how fast ocf:hanet:linkhealth and
-// ocf:heartbeat:ethmonitor tell attrd that a link lost carrier, and what a
-// monitor call costs each, side by side in one run. It prints Markdown.
+// Command linkhealth compares how fast ocf:hanet:linkhealth,
+// ocf:heartbeat:ethmonitor and ocf:pacemaker:ping tell attrd that a link
+// lost carrier, and what a monitor call costs each, side by side in one
+// run. It prints Markdown and, with BENCH_OUT set, writes its samples and
+// verdicts to $BENCH_OUT/linkhealth.json for tests/bench/report.
 //
 // Run as root (it builds network namespaces and deletes them; the host's
 // interfaces are not touched):
 //
 //	go run ./tests/bench/linkhealth                 # build the agent from source
 //	HANET_BIN=$PWD/bin go run ./tests/bench/linkhealth
-//	go run ./tests/bench/linkhealth -runs 10 -default-runs 3
+//	go run ./tests/bench/linkhealth -runs 5 -default-runs 1 -cpu-runs 5
 //
 // # The world
 //
@@ -21,39 +23,46 @@
 // the host would otherwise stretch. Every agent runs in the node namespace
 // with the same attrd_updater test double on PATH, which appends its
 // arguments and bash's $EPOCHREALTIME to a log. Carrier loss is setting
-// lh0p down; its time is taken just before the netlink call.
+// lh0p down; its time is taken just before the netlink call. A pinger in
+// the peer namespace (10 packets/s) keeps the RX counter moving, as on a
+// live network, so ethmonitor's up-link checks take their fast path.
 //
 // # Method
 //
-// linkhealth: started once (defaults, recover_count=2 so that the link
-// recovers quickly between runs); per run, latency = time of the
-// attrd_updater call publishing 0 − carrier loss. The link is restored and
-// the value back at 1 before the next run.
+// linkhealth (defaults, recover_count=2 so that the link recovers quickly
+// between runs) is started once: it watches netlink and publishes by
+// itself. Latency = time of the attrd_updater call publishing 0 − carrier
+// loss.
 //
-// ethmonitor: it only looks at the link when Pacemaker calls its monitor,
-// by default every 10 s, and the monitor itself takes time to decide
-// (repeat_count × repeat_interval). Each run loses carrier and at once
-// calls monitor, measuring D = attrd_updater call publishing 0 − carrier
-// loss: the monitor's own reporting time. The wait for the next recurring
-// monitor is W, uniform on [0, 10 s) for a loss at a random moment;
-// run i of n adds W = 10 s × (i + ½)/n (stratified, so n runs span the
-// distribution evenly). Reported latency = W + D; the D column shows the
-// monitor's share. Runs: -runs for repeat_count=1, -default-runs (3 by
-// default: each takes ~40 s) for the defaults (repeat_count=5,
-// repeat_interval=10). Between runs the link is restored and a monitor
-// republishes 1. A pinger in the peer namespace (10 packets/s) keeps the
-// RX counter moving, as on a live network, so ethmonitor's up-link checks
-// take the fast path.
+// ethmonitor and ping only look when Pacemaker calls their monitor, every
+// 10 s by default, and the monitor itself takes time to decide. Each run
+// loses carrier and at once calls monitor, measuring D = attrd_updater
+// call publishing 0 − carrier loss: the monitor's own reporting time. The
+// wait for the next recurring monitor is W, uniform on [0, 10 s) for a
+// loss at a random moment; run i of n adds W = 10 s × (i + ½)/n
+// (stratified, so n runs span the distribution evenly). Reported latency =
+// W + D.
 //
-// CPU: -cpu-runs monitor calls of each agent with the link up; wall and
-// user+system CPU of the agent process and everything it waited for
-// (wait4's rusage). linkhealth's work happens in its watcher, so its CPU
-// per second of watching is reported too.
+// Configurations: ethmonitor repeat_count=1 and ping timeout=1 attempts=1
+// (the quickest each can be set to) run -runs times, interleaved run for run
+// with linkhealth (the order rotates every round). ethmonitor's defaults
+// (repeat_count=5, repeat_interval=10: ~40 s a run) and ping's defaults
+// (attempts=3, timeout derived from the operation timeout: 60 s, its
+// meta-data's, gives ping -W 18) run -default-runs times (3), spread over
+// the rounds; both are monitored on the same carrier loss, concurrently,
+// because each run is mostly sleeping. Between runs the link is restored and
+// each agent republishes 1.
+//
+// CPU: -cpu-runs rounds of one monitor call per configuration with the link
+// up, interleaved; wall and user+system CPU of the agent process and
+// everything it waited for (wait4's rusage). linkhealth's work happens in
+// its watcher, so its CPU per minute of idle watching is reported too. Peak
+// RSS: /usr/bin/time (3 runs) for the one-shot actions, VmHWM for the
+// watcher.
 package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,10 +71,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -73,25 +81,29 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
-	"github.com/hanet/hanet/pkg/testutil"
+	"github.com/hanet/hanet/tests/bench/internal/benchkit"
 )
 
 const (
 	ethmonitorPath  = "/usr/lib/ocf/resource.d/heartbeat/ethmonitor"
+	pingPath        = "/usr/lib/ocf/resource.d/pacemaker/ping"
 	monitorInterval = 10 * time.Second // Pacemaker's default recurring monitor
+	targetMedian    = 100.0            // ms: linkhealth detection median
+	targetRatio     = 10.0             // × faster than ethmonitor repeat_count=1
+	rssLimit        = 15e6             // bytes
 )
 
 var (
-	runs        = flag.Int("runs", 10, "runs for linkhealth and for ethmonitor repeat_count=1")
-	defaultRuns = flag.Int("default-runs", 3, "runs for ethmonitor with its defaults (each ~40 s)")
-	cpuRuns     = flag.Int("cpu-runs", 10, "monitor calls per agent for the CPU figures")
+	runs        = flag.Int("runs", 20, "runs of linkhealth, ethmonitor repeat_count=1 and ping timeout=1 attempts=1, interleaved")
+	defaultRuns = flag.Int("default-runs", 3, "runs of ethmonitor's and ping's defaults (each ~40 s)")
+	cpuRuns     = flag.Int("cpu-runs", 20, "monitor calls per configuration for the CPU figures")
 	keep        = flag.Bool("keep", false, "keep the scratch directory")
 )
 
 func main() {
 	flag.Parse()
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+		fmt.Fprintln(os.Stderr, "linkhealth bench:", err)
 		os.Exit(1)
 	}
 }
@@ -104,16 +116,33 @@ type bench struct {
 	peer     netns.NsHandle
 	hNode    *netlink.Handle
 	hPeer    *netlink.Handle
-	pinger   *testutil.Cmd
 	cleanups []func()
+}
+
+// A config is one agent with one set of parameters.
+type config struct {
+	key, label string
+	prog       string
+	attr       string
+	params     map[string]string
+	timeout    string // CRM_meta_timeout, ms: the agent's advertised monitor timeout
+	watcher    bool   // linkhealth: publishes by itself
+	background string
+
+	total, own []float64 // ms
+	dampen     string    // the -d of its attrd_updater calls
+	wall, cpu  []float64 // ms, monitor with the link up
+	rss        []float64 // bytes, monitor
 }
 
 func run() error {
 	if os.Geteuid() != 0 {
 		return errors.New("run as root: the bench builds network namespaces")
 	}
-	if _, err := os.Stat(ethmonitorPath); err != nil {
-		return fmt.Errorf("ethmonitor: %w (install resource-agents)", err)
+	for _, p := range []string{ethmonitorPath, pingPath} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%w (install resource-agents and pacemaker)", err)
+		}
 	}
 	b := &bench{}
 	defer b.close()
@@ -129,59 +158,207 @@ func run() error {
 	}
 	began := time.Now()
 
-	lh, lhWatcherCPU, err := b.linkhealthRuns(*runs)
-	if err != nil {
-		return fmt.Errorf("linkhealth: %w", err)
-	}
-	fmt.Fprintf(os.Stderr, "linkhealth: %d runs done after %v\n", len(lh.total), time.Since(began).Round(time.Second))
-	em1, err := b.ethmonitorRuns("ethmonitor repeat_count=1", *runs, map[string]string{"repeat_count": "1"})
-	if err != nil {
-		return fmt.Errorf("ethmonitor repeat_count=1: %w", err)
-	}
-	fmt.Fprintf(os.Stderr, "ethmonitor repeat_count=1: done after %v\n", time.Since(began).Round(time.Second))
-	emd, err := b.ethmonitorRuns("ethmonitor defaults", *defaultRuns, nil)
-	if err != nil {
-		return fmt.Errorf("ethmonitor defaults: %w", err)
-	}
-	fmt.Fprintf(os.Stderr, "ethmonitor defaults: done after %v\n", time.Since(began).Round(time.Second))
-	cpu, err := b.cpuRuns(*cpuRuns)
-	if err != nil {
-		return fmt.Errorf("cpu: %w", err)
-	}
+	lh := &config{key: "lh", label: "ocf:hanet:linkhealth (defaults, recover_count=2)", prog: b.bin, attr: "linkhealth-lh0",
+		params: map[string]string{"interfaces": "lh0", "recover_count": "2"}, timeout: "20000", watcher: true,
+		background: "watcher (see below)"}
+	em1 := &config{key: "em1", label: "ocf:heartbeat:ethmonitor repeat_count=1", prog: ethmonitorPath, attr: "ethmonitor1-lh0",
+		params: map[string]string{"interface": "lh0", "repeat_count": "1", "name": "ethmonitor1-lh0"}, timeout: "60000", background: "none"}
+	ping1 := &config{key: "ping1", label: "ocf:pacemaker:ping timeout=1 attempts=1", prog: pingPath, attr: "ping1",
+		params: map[string]string{"host_list": "192.0.2.1", "timeout": "1", "attempts": "1", "name": "ping1",
+			"pidfile": filepath.Join(b.dir, "ping1.pid")}, timeout: "60000", background: "none"}
+	emd := &config{key: "emd", label: "ocf:heartbeat:ethmonitor (defaults)", prog: ethmonitorPath, attr: "ethmonitor-lh0",
+		params: map[string]string{"interface": "lh0"}, timeout: "60000", background: "none"}
+	pingd := &config{key: "pingd", label: "ocf:pacemaker:ping (defaults, op timeout 60 s)", prog: pingPath, attr: "pingd",
+		params: map[string]string{"host_list": "192.0.2.1", "pidfile": filepath.Join(b.dir, "pingd.pid")}, timeout: "60000", background: "none"}
+	all := []*config{lh, em1, ping1, emd, pingd}
 
-	fmt.Printf("## Carrier loss → attrd_updater call (%s, %d CPUs, %s)\n\n", time.Now().Format("2006-01-02 15:04"), runtime.NumCPU(), kernel())
-	fmt.Println("| agent | runs | median | p10 | p90 | of which monitor's own time (median) |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|")
-	for _, s := range []series{lh, em1, emd} {
-		own := "—"
-		if s.own != nil {
-			own = fmtDur(percentile(s.own, 50))
+	for _, c := range all {
+		if err := os.MkdirAll(b.state(c), 0o755); err != nil {
+			return err
 		}
-		fmt.Printf("| %s | %d | %s | %s | %s | %s |\n", s.name, len(s.total),
-			fmtDur(percentile(s.total, 50)), fmtDur(percentile(s.total, 10)), fmtDur(percentile(s.total, 90)), own)
+		if r, err := b.agent(c, "start", false); err != nil || r.Code != 0 {
+			return fmt.Errorf("%s start = %d %v: %s", c.label, r.Code, err, r.Output)
+		}
 	}
-	fmt.Printf("\nlinkhealth is event-driven: the time is netlink event → attrd_updater exec. ethmonitor: latency = W + D, " +
-		"W = wait for the next recurring monitor (interval 10 s, stratified uniform over [0, 10 s)), " +
-		"D = that monitor's own time from carrier loss to its attrd_updater call (measured). " +
-		"The defaults case has fewer runs because each takes ~40 s. Percentiles interpolate linearly.\n\n")
-	fmt.Println("## Cost of one monitor call, link up")
+	defer func() {
+		for _, c := range all {
+			_, _ = b.agent(c, "stop", false)
+		}
+	}()
+	pid := watcherPid(b.bin)
+	if err := b.waitHealthy(all); err != nil {
+		return fmt.Errorf("before the first run: %w", err)
+	}
+
+	// Detection rounds, the order rotating; the defaults runs spread over them.
+	fast := []*config{lh, em1, ping1}
+	nextDefault := 0
+	for i := range *runs {
+		for nextDefault < *defaultRuns && nextDefault*(*runs) <= i*(*defaultRuns) {
+			if err := b.defaultsRun(emd, pingd, nextDefault); err != nil {
+				return fmt.Errorf("defaults run %d: %w", nextDefault+1, err)
+			}
+			nextDefault++
+		}
+		for k := range fast {
+			c := fast[(i+k)%len(fast)]
+			var err error
+			if c.watcher {
+				err = b.watcherRun(c)
+			} else {
+				err = b.monitorRun(c, i, *runs)
+			}
+			if err != nil {
+				return fmt.Errorf("%s run %d: %w", c.label, i+1, err)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "  round %d/%d: linkhealth %s, ethmonitor rc=1 %s (D %s), ping 1/1 %s (D %s)\n", i+1, *runs,
+			benchkit.Ms(last(lh.total)), benchkit.Ms(last(em1.total)), benchkit.Ms(last(em1.own)),
+			benchkit.Ms(last(ping1.total)), benchkit.Ms(last(ping1.own)))
+	}
+	for ; nextDefault < *defaultRuns; nextDefault++ {
+		if err := b.defaultsRun(emd, pingd, nextDefault); err != nil {
+			return fmt.Errorf("defaults run %d: %w", nextDefault+1, err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "linkhealth bench: detection done after %v\n", time.Since(began).Round(time.Second))
+
+	// Idle watching, for the watcher's CPU: a few seconds without changes.
+	cpu0, idle := procCPU(pid), time.Now()
+	time.Sleep(5 * time.Second)
+	watcherPerMin := benchkit.DurMs(procCPU(pid)-cpu0) / time.Since(idle).Minutes()
+
+	// Monitor cost, link up, interleaved.
+	for i := range *cpuRuns {
+		for k := range all {
+			c := all[(i+k)%len(all)]
+			r, err := b.agent(c, "monitor", true)
+			if err != nil || r.Code != 0 {
+				return fmt.Errorf("%s monitor = %d %v: %s", c.label, r.Code, err, r.Output)
+			}
+			c.wall, c.cpu = append(c.wall, benchkit.DurMs(r.Wall)), append(c.cpu, benchkit.DurMs(r.CPU))
+		}
+	}
+	for range 3 {
+		for _, c := range []*config{lh, em1, ping1} {
+			kb, err := b.peakRSS(c, "monitor")
+			if err != nil {
+				return err
+			}
+			c.rss = append(c.rss, kb*1024)
+		}
+	}
+	var lhStartRSS []float64
+	for range 3 {
+		if r, err := b.agent(lh, "stop", false); err != nil || r.Code != 0 {
+			return fmt.Errorf("linkhealth stop = %d %v: %s", r.Code, err, r.Output)
+		}
+		kb, err := b.peakRSS(lh, "start")
+		if err != nil {
+			return err
+		}
+		lhStartRSS = append(lhStartRSS, kb*1024)
+	}
+	watcherRSS := vmHWM(watcherPid(b.bin))
+	fmt.Fprintf(os.Stderr, "linkhealth bench: done after %v\n", time.Since(began).Round(time.Second))
+
+	// Report.
+	res := benchkit.Results{Bench: "linkhealth"}
+	fmt.Printf("### Carrier loss → attribute update: linkhealth vs ethmonitor vs ping\n\n")
+	fmt.Printf("%d rounds, each one run of linkhealth, ethmonitor repeat_count=1 and ping timeout=1 attempts=1, "+
+		"the order rotating every round; %d runs of ethmonitor's and of ping's defaults spread over them "+
+		"(each such run takes ~40 s, so only %d: their spread is that of W). Median (p10–p90), percentiles interpolated. "+
+		"linkhealth is event-driven: netlink event → attrd_updater exec. ethmonitor and ping act at their recurring "+
+		"monitor: latency = W + D, W = wait for the next monitor (interval 10 s, stratified uniform over [0, 10 s)), "+
+		"D = that monitor's own time from carrier loss to its attrd_updater call (measured). All times end at the "+
+		"start of the attrd_updater double (bash). attrd then holds a value for its dampen delay before the CIB changes.\n\n",
+		*runs, *defaultRuns, *defaultRuns)
+	fmt.Println("| agent (configuration) | runs | carrier loss → attrd_updater call | of which the monitor's own time D | vs linkhealth (medians) | attrd dampen asked |")
+	fmt.Println("|---|---:|---|---|---:|---|")
+	lhMed := benchkit.Median(lh.total)
+	for _, c := range []*config{lh, em1, ping1, emd, pingd} {
+		own, ratio := "— (event-driven)", "1×"
+		if !c.watcher {
+			own = benchkit.MsCell(c.own)
+			ratio = fmt.Sprintf("%.0f×", benchkit.Median(c.total)/lhMed)
+		}
+		d := c.dampen
+		if d == "" {
+			d = "none"
+		}
+		fmt.Printf("| %s | %d | %s | %s | %s | %s |\n", c.label, len(c.total), benchkit.MsCell(c.total), own, ratio, d)
+		res.Add("Carrier loss → attribute update call (ms, log)", shortLabel(c), "ms", true, c.total)
+	}
 	fmt.Println()
-	fmt.Println("| agent | calls | wall median | CPU median (user+sys) | background |")
-	fmt.Println("|---|---:|---:|---:|---|")
-	for _, c := range cpu {
-		fmt.Printf("| %s | %d | %s | %s | %s |\n", c.name, len(c.wall), fmtDur(percentile(c.wall, 50)), fmtDur(percentile(c.cpu, 50)), c.background)
+	fmt.Printf("### Cost of one monitor call, link up\n\n")
+	fmt.Printf("%d rounds of one call per configuration, interleaved. CPU = user+sys of the agent and the children it "+
+		"waited for. Peak RSS: largest process of the action, /usr/bin/time, 3 runs.\n\n", *cpuRuns)
+	fmt.Println("| agent (configuration) | calls | wall | CPU (user+sys) | peak RSS | background |")
+	fmt.Println("|---|---:|---|---|---|---|")
+	for _, c := range all {
+		rss := "–"
+		if len(c.rss) > 0 {
+			rss = fmt.Sprintf("%.1f MB", benchkit.Median(c.rss)/1e6)
+		}
+		fmt.Printf("| %s | %d | %s | %s | %s | %s |\n", c.label, len(c.wall), benchkit.MsCell(c.wall), benchkit.MsCell(c.cpu), rss, c.background)
+		res.Add("CPU per monitor call, link up (ms, log)", shortLabel(c), "ms", true, c.cpu)
 	}
-	fmt.Printf("\nlinkhealth watcher (defaults: probe_interval 1s, no arp_targets): %s CPU per minute of watching.\n", lhWatcherCPU)
-	fmt.Printf("Bench wall time: %v.\n", time.Since(began).Round(time.Second))
-	return nil
+	fmt.Printf("\nlinkhealth watcher (defaults: probe_interval 1s, no arp_targets): %s CPU per minute of idle watching; "+
+		"peak RSS (VmHWM) %.1f MB. linkhealth start: peak RSS %.1f MB (median of 3, the watcher excluded).\n\n",
+		benchkit.Ms(watcherPerMin), watcherRSS/1e6, benchkit.Median(lhStartRSS)/1e6)
+
+	emMed := benchkit.Median(em1.total)
+	fmt.Println("Targets:")
+	for _, v := range []benchkit.Verdict{
+		res.Check("linkhealth detection median ≤ 100 ms", benchkit.Ms(lhMed), lhMed <= targetMedian),
+		res.Check("linkhealth ≥ 10× faster than ethmonitor repeat_count=1 (medians)",
+			fmt.Sprintf("%.0f× (%s vs %s)", emMed/lhMed, benchkit.Ms(emMed), benchkit.Ms(lhMed)), emMed/lhMed >= targetRatio),
+		rssVerdict(&res, lh, lhStartRSS, watcherRSS),
+	} {
+		fmt.Println(v.Line())
+	}
+	fmt.Printf("\nBench wall time: %v.\n", time.Since(began).Round(time.Second))
+	return res.Write()
 }
 
-// series is one agent configuration's latencies.
-type series struct {
-	name  string
-	total []time.Duration
-	own   []time.Duration // ethmonitor: the monitor's own time D
+func rssVerdict(res *benchkit.Results, lh *config, start []float64, watcher float64) benchkit.Verdict {
+	peak := max(slicesMax(lh.rss), slicesMax(start), watcher)
+	return res.Check("linkhealth peak RSS ≤ 15 MB (start, monitor, watcher)",
+		fmt.Sprintf("%.1f MB (%.1f MiB)", peak/1e6, peak/(1<<20)), peak > 0 && peak <= rssLimit)
 }
+
+func slicesMax(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
+func shortLabel(c *config) string {
+	switch c.key {
+	case "lh":
+		return "linkhealth"
+	case "em1":
+		return "ethmonitor rc=1"
+	case "emd":
+		return "ethmonitor defaults"
+	case "ping1":
+		return "ping 1×1 s"
+	case "pingd":
+		return "ping defaults"
+	}
+	return c.key
+}
+
+func last(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return v[len(v)-1]
+}
+
+func (b *bench) state(c *config) string { return filepath.Join(b.dir, "state-"+c.key) }
 
 func (b *bench) setup() error {
 	var err error
@@ -212,19 +389,20 @@ func (b *bench) setup() error {
 	if err := os.WriteFile(filepath.Join(b.dir, "attrd_updater"), []byte(double), 0o755); err != nil {
 		return err
 	}
-	for _, d := range []string{"state-lh", "state-em"} {
-		if err := os.Mkdir(filepath.Join(b.dir, d), 0o755); err != nil {
-			return err
-		}
-	}
 
-	if b.node, err = newNS(); err != nil {
+	if b.node, err = benchkit.NewNS(); err != nil {
 		return err
 	}
-	if b.peer, err = newNS(); err != nil {
+	if b.peer, err = benchkit.NewNS(); err != nil {
+		b.node.Close()
 		return err
 	}
-	b.cleanups = append(b.cleanups, func() { b.node.Close(); b.peer.Close() })
+	b.cleanups = append(b.cleanups, func() {
+		benchkit.KillIn(b.node)
+		benchkit.KillIn(b.peer)
+		b.node.Close()
+		b.peer.Close()
+	})
 	if b.hNode, err = netlink.NewHandleAt(b.node, unix.NETLINK_ROUTE); err != nil {
 		return err
 	}
@@ -232,45 +410,23 @@ func (b *bench) setup() error {
 		return err
 	}
 	b.cleanups = append(b.cleanups, func() { b.hNode.Close(); b.hPeer.Close() })
-	for _, h := range []*netlink.Handle{b.hNode, b.hPeer} {
-		lo, err := h.LinkByName("lo")
-		if err == nil {
-			err = h.LinkSetUp(lo)
-		}
-		if err != nil {
-			return fmt.Errorf("lo: %w", err)
-		}
+	if err := benchkit.Veth(b.node, "lh0", 100, b.peer, "lh0p"); err != nil {
+		return err
 	}
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.Index = "lh0", 100
-	if err := b.hNode.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: "lh0p", PeerNamespace: netlink.NsFd(int(b.peer))}); err != nil {
-		return fmt.Errorf("veth: %w", err)
+	if err := benchkit.AddAddr(b.node, "lh0", "192.0.2.10/24"); err != nil {
+		return err
 	}
-	for _, x := range []struct {
-		h    *netlink.Handle
-		name string
-		cidr string
-	}{{b.hNode, "lh0", "192.0.2.10/24"}, {b.hPeer, "lh0p", "192.0.2.1/24"}} {
-		l, err := x.h.LinkByName(x.name)
-		if err != nil {
-			return err
-		}
-		a, _ := netlink.ParseAddr(x.cidr)
-		if err := x.h.AddrAdd(l, a); err != nil {
-			return err
-		}
-		if err := x.h.LinkSetUp(l); err != nil {
-			return err
-		}
+	if err := benchkit.AddAddr(b.peer, "lh0p", "192.0.2.1/24"); err != nil {
+		return err
 	}
 	if err := b.waitOper(true); err != nil {
 		return err
 	}
-	b.pinger = testutil.Exec(b.peer, "ping", "-q", "-i", "0.1", "192.0.2.10")
-	if err := b.pinger.Start(); err != nil {
+	pinger := exec.Command("ping", "-q", "-i", "0.1", "192.0.2.10")
+	if err := benchkit.InNS(b.peer, pinger.Start); err != nil {
 		return fmt.Errorf("pinger: %w", err)
 	}
-	b.cleanups = append(b.cleanups, func() { _ = b.pinger.Process.Kill(); _ = b.pinger.Wait() })
+	b.cleanups = append(b.cleanups, func() { _ = pinger.Process.Kill(); _ = pinger.Wait() })
 	return nil
 }
 
@@ -279,23 +435,6 @@ func (b *bench) close() {
 		b.cleanups[i]()
 	}
 	b.cleanups = nil
-}
-
-// newNS creates an anonymous network namespace from a throw-away locked
-// thread, so the calling goroutine never moves.
-func newNS() (netns.NsHandle, error) {
-	type res struct {
-		ns  netns.NsHandle
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		ns, err := netns.New()
-		ch <- res{ns, err}
-	}()
-	r := <-ch
-	return r.ns, r.err
 }
 
 // waitOper waits until lh0 (node side) is oper-up with carrier, or down.
@@ -332,43 +471,60 @@ func (b *bench) setPeer(up bool) (time.Time, error) {
 	return at, err
 }
 
-// agent runs prog with action in the node namespace, returning wall time
-// and CPU (user+sys of it and everything it waited for).
-func (b *bench) agent(prog, action, state string, params map[string]string) (wall, cpu time.Duration, out string, code int, err error) {
-	cmd := testutil.Exec(b.node, prog, action)
-	cmd.Env = []string{
+func (b *bench) env(c *config, recurring bool) []string {
+	env := []string{
 		"PATH=" + b.dir + ":/usr/sbin:/usr/bin:/sbin:/bin",
 		"OCF_ROOT=/usr/lib/ocf",
-		"HA_RSCTMP=" + filepath.Join(b.dir, state),
-		"OCF_RESOURCE_INSTANCE=bench",
-		"OCF_RESKEY_CRM_meta_timeout=120000",
-		"OCF_RESKEY_CRM_meta_interval=10000",
+		"HA_RSCTMP=" + b.state(c),
+		"HA_VARRUN=" + b.state(c),
+		"OCF_RESOURCE_INSTANCE=bench-" + c.key,
+		"OCF_RESKEY_CRM_meta_timeout=" + c.timeout,
 	}
-	for k, v := range params {
-		cmd.Env = append(cmd.Env, "OCF_RESKEY_"+k+"="+v)
+	if recurring {
+		env = append(env, "OCF_RESKEY_CRM_meta_interval=10000")
 	}
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	start := time.Now()
-	err = cmd.Run()
-	wall = time.Since(start)
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code, err = ee.ExitCode(), nil
+	for k, v := range c.params {
+		env = append(env, "OCF_RESKEY_"+k+"="+v)
 	}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		}
+	return env
+}
+
+// agent runs one action of c in the node namespace.
+func (b *bench) agent(c *config, action string, recurring bool) (benchkit.Result, error) {
+	return benchkit.Run(b.node, b.env(c, recurring), c.prog, action)
+}
+
+// peakRSS runs action under /usr/bin/time and returns its peak RSS in KiB
+// (the timed runs' rusage cannot tell: a child forked with CLONE_VM, as
+// Go's os/exec does, inherits the parent's high-water mark at exec).
+func (b *bench) peakRSS(c *config, action string) (float64, error) {
+	f, err := os.CreateTemp("", "hanet-bench-rss-")
+	if err != nil {
+		return 0, err
 	}
-	return wall, cpu, buf.String(), code, err
+	f.Close()
+	defer os.Remove(f.Name())
+	r, err := benchkit.Run(b.node, b.env(c, action == "monitor"), "/usr/bin/time", "-f", "%M", "-o", f.Name(), c.prog, action)
+	if err != nil || r.Code != 0 {
+		return 0, fmt.Errorf("%s %s under /usr/bin/time = %d %v: %s", c.label, action, r.Code, err, r.Output)
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		return 0, err
+	}
+	var kb float64
+	if _, err := fmt.Sscan(strings.TrimSpace(string(data)), &kb); err != nil {
+		return 0, fmt.Errorf("/usr/bin/time said %q", data)
+	}
+	return kb, nil
 }
 
 // call is one logged attrd_updater call.
 type call struct {
-	at    time.Time
-	name  string
-	value string // -B or -v value; "" for others
+	at     time.Time
+	name   string
+	value  string // -B or -v value; "" for others
+	dampen string
 }
 
 func (b *bench) calls() ([]call, error) {
@@ -399,6 +555,8 @@ func (b *bench) calls() ([]call, error) {
 				c.name = fs[i+1]
 			case "-B", "-v":
 				c.value = fs[i+1]
+			case "-d":
+				c.dampen = fs[i+1]
 			}
 		}
 		cs = append(cs, c)
@@ -422,148 +580,167 @@ func (b *bench) waitCall(name, value string, since time.Time, timeout time.Durat
 		if time.Now().After(deadline) {
 			return call{}, fmt.Errorf("%s=%s not published within %v", name, value, timeout)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
-// linkhealthRuns measures linkhealth and returns its series and the
-// watcher's CPU per minute.
-func (b *bench) linkhealthRuns(n int) (series, string, error) {
-	s := series{name: "linkhealth (defaults, recover_count=2)"}
-	params := map[string]string{"interfaces": "lh0", "recover_count": "2"}
-	const attr = "linkhealth-lh0"
-	if _, _, out, code, err := b.agent(b.bin, "start", "state-lh", params); err != nil || code != 0 {
-		return s, "", fmt.Errorf("start = %d %v: %s", code, err, out)
+// lastValue returns the last value published for name.
+func (b *bench) lastValue(name string) (string, error) {
+	cs, err := b.calls()
+	if err != nil {
+		return "", err
 	}
-	stop := func() { _, _, _, _, _ = b.agent(b.bin, "stop", "state-lh", params) }
-	defer stop()
-	pid := watcherPid(filepath.Join(b.dir, "state-lh"))
-	for i := range n {
-		down, err := b.setPeer(false)
-		if err != nil {
-			return s, "", err
-		}
-		c, err := b.waitCall(attr, "0", down, 5*time.Second)
-		if err != nil {
-			return s, "", fmt.Errorf("run %d: %w", i, err)
-		}
-		s.total = append(s.total, c.at.Sub(down))
-		up, err := b.setPeer(true)
-		if err != nil {
-			return s, "", err
-		}
-		if _, err := b.waitCall(attr, "1", up, 10*time.Second); err != nil {
-			return s, "", fmt.Errorf("run %d recovery: %w", i, err)
+	v := ""
+	for _, c := range cs {
+		if c.name == name && c.value != "" {
+			v = c.value
 		}
 	}
-	// Idle watching, for its CPU: a few seconds without changes.
-	cpu0, idle := procCPU(pid), time.Now()
-	time.Sleep(5 * time.Second)
-	cpu := procCPU(pid) - cpu0
-	perMin := time.Duration(float64(cpu) / time.Since(idle).Minutes())
-	return s, fmtDur(perMin), nil
+	return v, nil
 }
 
-// ethmonitorRuns measures ethmonitor with params (see the package comment).
-func (b *bench) ethmonitorRuns(name string, n int, params map[string]string) (series, error) {
-	s := series{name: name}
-	p := map[string]string{"interface": "lh0"}
-	for k, v := range params {
-		p[k] = v
-	}
-	const attr = "ethmonitor-lh0"
-	if _, _, out, code, err := b.agent(ethmonitorPath, "start", "state-em", p); err != nil || code != 0 {
-		return s, fmt.Errorf("start = %d %v: %s", code, err, out)
-	}
-	defer func() { _, _, _, _, _ = b.agent(ethmonitorPath, "stop", "state-em", p) }()
-	for i := range n {
-		down, err := b.setPeer(false)
-		if err != nil {
-			return s, err
-		}
-		if _, _, out, code, err := b.agent(ethmonitorPath, "monitor", "state-em", p); err != nil || code != 0 {
-			return s, fmt.Errorf("run %d: monitor = %d %v: %s", i, code, err, out)
-		}
-		c, err := b.waitCall(attr, "0", down, time.Second)
-		if err != nil {
-			return s, fmt.Errorf("run %d: %w", i, err)
-		}
-		d := c.at.Sub(down)
-		w := time.Duration(float64(monitorInterval) * (float64(i) + 0.5) / float64(n))
-		s.own = append(s.own, d)
-		s.total = append(s.total, w+d)
-		fmt.Fprintf(os.Stderr, "  %s run %d: D=%s W=%s\n", name, i+1, fmtDur(d), fmtDur(w))
-		if _, err := b.setPeer(true); err != nil {
-			return s, err
-		}
-		if err := b.waitOper(true); err != nil {
-			return s, err
-		}
-		up := time.Now()
-		if _, _, out, code, err := b.agent(ethmonitorPath, "monitor", "state-em", p); err != nil || code != 0 {
-			return s, fmt.Errorf("run %d: monitor after restore = %d %v: %s", i, code, err, out)
-		}
-		if _, err := b.waitCall(attr, "1", up, time.Second); err != nil {
-			return s, fmt.Errorf("run %d restore: %w", i, err)
-		}
-	}
-	return s, nil
-}
-
-// cpuStats is one agent's monitor cost.
-type cpuStats struct {
-	name       string
-	wall, cpu  []time.Duration
-	background string
-}
-
-func (b *bench) cpuRuns(n int) ([]cpuStats, error) {
-	lhParams := map[string]string{"interfaces": "lh0"}
-	emParams := map[string]string{"interface": "lh0"}
-	var out []cpuStats
-	for _, a := range []struct {
-		name, prog, state string
-		params            map[string]string
-		background        string
-	}{
-		{"linkhealth", b.bin, "state-lh", lhParams, "watcher (see below)"},
-		{"ethmonitor (defaults, traffic on the link)", ethmonitorPath, "state-em", emParams, "none"},
-	} {
-		if _, _, o, code, err := b.agent(a.prog, "start", a.state, a.params); err != nil || code != 0 {
-			return nil, fmt.Errorf("%s start = %d %v: %s", a.name, code, err, o)
-		}
-		st := cpuStats{name: a.name, background: a.background}
-		for range n {
-			wall, cpu, o, code, err := b.agent(a.prog, "monitor", a.state, a.params)
-			if err != nil || code != 0 {
-				return nil, fmt.Errorf("%s monitor = %d %v: %s", a.name, code, err, o)
+// waitHealthy makes sure every configuration's last published value is 1,
+// calling the polled agents' monitor until it is.
+func (b *bench) waitHealthy(cs []*config) error {
+	for _, c := range cs {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			v, err := b.lastValue(c.attr)
+			if err != nil {
+				return err
 			}
-			st.wall, st.cpu = append(st.wall, wall), append(st.cpu, cpu)
+			if v == "1" {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: %s is %q, not 1", c.label, c.attr, v)
+			}
+			if c.watcher {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			if r, err := b.agent(c, "monitor", true); err != nil {
+				return fmt.Errorf("%s monitor: %w: %s", c.label, err, r.Output)
+			}
 		}
-		if _, _, o, code, err := b.agent(a.prog, "stop", a.state, a.params); err != nil || code != 0 {
-			return nil, fmt.Errorf("%s stop = %d %v: %s", a.name, code, err, o)
-		}
-		out = append(out, st)
 	}
-	return out, nil
+	return nil
 }
 
-// watcherPid reads the pid linkhealth's start recorded in dir.
-func watcherPid(dir string) int {
-	b, err := os.ReadFile(filepath.Join(dir, "hanet-linkhealth-bench.pid"))
+// watcherRun: carrier loss, linkhealth publishes 0 by itself; restore.
+func (b *bench) watcherRun(c *config) error {
+	if err := b.waitHealthy([]*config{c}); err != nil { // after another agent's run, it may still be recovering
+		return err
+	}
+	down, err := b.setPeer(false)
+	if err != nil {
+		return err
+	}
+	got, err := b.waitCall(c.attr, "0", down, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	c.total = append(c.total, benchkit.DurMs(got.at.Sub(down)))
+	c.dampen = got.dampen
+	up, err := b.setPeer(true)
+	if err != nil {
+		return err
+	}
+	if _, err := b.waitCall(c.attr, "1", up, 15*time.Second); err != nil {
+		return fmt.Errorf("recovery: %w", err)
+	}
+	return nil
+}
+
+// monitorRun: carrier loss, then at once monitor (D); W from the run's
+// stratum; restore.
+func (b *bench) monitorRun(c *config, i, n int) error {
+	down, err := b.setPeer(false)
+	if err != nil {
+		return err
+	}
+	if r, err := b.agent(c, "monitor", true); err != nil {
+		return fmt.Errorf("monitor: %w: %s", err, r.Output)
+	}
+	got, err := b.waitCall(c.attr, "0", down, time.Second)
+	if err != nil {
+		return err
+	}
+	b.record(c, got, down, i, n)
+	return b.restore(c)
+}
+
+func (b *bench) record(c *config, got call, down time.Time, i, n int) {
+	d := benchkit.DurMs(got.at.Sub(down))
+	w := benchkit.DurMs(time.Duration(float64(monitorInterval) * (float64(i) + 0.5) / float64(n)))
+	c.own = append(c.own, d)
+	c.total = append(c.total, w+d)
+	c.dampen = got.dampen
+}
+
+// restore brings the link back and has c republish 1.
+func (b *bench) restore(cs ...*config) error {
+	if _, err := b.setPeer(true); err != nil {
+		return err
+	}
+	if err := b.waitOper(true); err != nil {
+		return err
+	}
+	return b.waitHealthy(cs)
+}
+
+// defaultsRun measures two slow configurations on one carrier loss,
+// calling their monitors concurrently.
+func (b *bench) defaultsRun(x, y *config, i int) error {
+	down, err := b.setPeer(false)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for k, c := range []*config{x, y} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r, err := b.agent(c, "monitor", true); err != nil {
+				errs[k] = fmt.Errorf("%s monitor: %w: %s", c.label, err, r.Output)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, c := range []*config{x, y} {
+		got, err := b.waitCall(c.attr, "0", down, time.Second)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.label, err)
+		}
+		b.record(c, got, down, i, *defaultRuns)
+		fmt.Fprintf(os.Stderr, "  %s run %d: D=%s\n", c.label, i+1, benchkit.Ms(last(c.own)))
+	}
+	return b.restore(x, y)
+}
+
+// watcherPid finds linkhealth's watcher: the process running bin, which
+// the start action leaves behind.
+func watcherPid(bin string) int {
+	want, err := filepath.EvalSymlinks(bin)
 	if err != nil {
 		return 0
 	}
-	i := bytes.Index(b, []byte(`"pid":`))
-	if i < 0 {
-		return 0
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		exe, err := os.Readlink(filepath.Join(d, "exe"))
+		if err != nil || exe != want {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimPrefix(d, "/proc/"))
+		if err == nil {
+			return pid
+		}
 	}
-	f := strings.FieldsFunc(string(b[i+6:]), func(r rune) bool { return r == ',' || r == '}' || r == ' ' || r == '\n' })
-	if len(f) == 0 {
-		return 0
-	}
-	pid, _ := strconv.Atoi(f[0])
-	return pid
+	return 0
 }
 
 // procCPU returns the CPU time pid's threads have used, from
@@ -573,11 +750,11 @@ func procCPU(pid int) time.Duration {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
 	var total time.Duration
 	for _, t := range tasks {
-		b, err := os.ReadFile(t)
+		data, err := os.ReadFile(t)
 		if err != nil {
 			continue
 		}
-		if f := strings.Fields(string(b)); len(f) > 0 {
+		if f := strings.Fields(string(data)); len(f) > 0 {
 			ns, _ := strconv.ParseInt(f[0], 10, 64)
 			total += time.Duration(ns)
 		}
@@ -585,36 +762,18 @@ func procCPU(pid int) time.Duration {
 	return total
 }
 
-// percentile interpolates linearly between the closest ranks.
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
+// vmHWM is pid's peak RSS in bytes (0 when unknown).
+func vmHWM(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
 		return 0
 	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	pos := p / 100 * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(s)-1)
-	frac := pos - float64(lo)
-	return s[lo] + time.Duration(frac*float64(s[hi]-s[lo]))
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= 10*time.Second:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	case d >= time.Second:
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	case d >= 10*time.Millisecond:
-		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+			return kb * 1024
+		}
 	}
-	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
-}
-
-func kernel() string {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return "linux"
-	}
-	return "Linux " + unix.ByteSliceToString(u.Release[:])
+	return 0
 }

@@ -9,8 +9,10 @@
 // recurring monitor, stop. It prints a Markdown table of medians and p10-p90
 // spreads and checks the targets: vip at least 20 times faster from
 // exec to the first gratuitous ARP and at least 20 times less CPU per
-// monitor. It exits 1 when a run fails or (unless -enforce=false) a target
-// is missed.
+// monitor, and peak RSS of every action at most 15 MB. A missed target is
+// printed as MISSED; it exits 1 when a run fails or, with -enforce, when a
+// target is missed. With BENCH_OUT set it also writes its samples and
+// verdicts to $BENCH_OUT/vipbench.json for tests/bench/report.
 //
 // Run it as root (tests/bench/run does): go run ./tests/bench/vipbench -vip bin/vip
 package main
@@ -28,6 +30,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/hanet/hanet/tests/bench/internal/benchkit"
 )
 
 const (
@@ -69,8 +73,8 @@ func run() int {
 	vip := flag.String("vip", filepath.Join(os.Getenv("HANET_BIN"), "vip"), "the vip agent ($HANET_BIN/vip)")
 	ref := flag.String("ipaddr2", ipaddr2, "the reference agent")
 	n := flag.Int("n", 20, "runs per agent")
-	budget := flag.Duration("budget", 150*time.Second, "stop starting runs after this long")
-	enforce := flag.Bool("enforce", true, "exit 1 when a target is missed")
+	budget := flag.Duration("budget", 240*time.Second, "stop starting runs after this long")
+	enforce := flag.Bool("enforce", false, "exit 1 when a target is missed")
 	flag.Parse()
 
 	if os.Geteuid() != 0 {
@@ -152,7 +156,13 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "vipbench: capture: %v\n", err)
 		return 1
 	}
-	if ok := report(os.Stdout, agents, done, strace, time.Since(began)); !ok && *enforce {
+	res := benchkit.Results{Bench: "vipbench"}
+	ok := report(os.Stdout, agents, done, strace, time.Since(began), &res)
+	if err := res.Write(); err != nil {
+		fmt.Fprintf(os.Stderr, "vipbench: %v\n", err)
+		return 1
+	}
+	if !ok && *enforce {
 		return 1
 	}
 	return 0
@@ -361,6 +371,7 @@ func parseStrace(out string) procCount {
 		if !ok {
 			continue
 		}
+		rest = strings.TrimSpace(rest) // strace pads pids to 5 columns: "6773  execve(…"
 		ret := ""
 		if i := strings.LastIndex(rest, "= "); i >= 0 && strings.HasSuffix(strings.TrimSpace(rest[:i]), ")") {
 			ret = strings.Fields(rest[i+2:] + " ")[0]

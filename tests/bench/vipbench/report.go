@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hanet/hanet/tests/bench/internal/benchkit"
 )
 
 // quantile returns the q-quantile (0..1) of samples by linear
@@ -91,9 +93,12 @@ func cpuModel() string {
 	return "?"
 }
 
+// shortKey names the targeted metrics in verdicts.
+var shortKey = map[string]string{"first ARP": "exec → first gratuitous ARP", "monitor CPU": "monitor CPU"}
+
 // report writes the Markdown table and the target checks, and reports
 // whether every target is met.
-func report(w io.Writer, agents []*agent, runs int, strace bool, took time.Duration) bool {
+func report(w io.Writer, agents []*agent, runs int, strace bool, took time.Duration, res *benchkit.Results) bool {
 	vip, ref := agents[0], agents[1]
 	fmt.Fprintf(w, "### %s vs %s\n\n", vip.name, ref.name)
 	fmt.Fprintf(w, "%d interleaved runs each (vip, IPaddr2, vip, …) in %v; kernel %s, %d CPUs (%s). "+
@@ -117,11 +122,9 @@ func report(w io.Writer, agents []*agent, runs int, strace bool, took time.Durat
 		if r.target > 0 {
 			pass := ratio >= r.target
 			ok = ok && pass
-			verdict := "PASS"
-			if !pass {
-				verdict = "FAIL"
-			}
-			checks = append(checks, fmt.Sprintf("- %s: IPaddr2/vip = %.1f×, target ≥ %.0f×: **%s**", r.label, ratio, r.target, verdict))
+			v := res.Check(fmt.Sprintf("vip %s ≥ %.0f× IPaddr2's (IPaddr2/vip, medians)", shortKey[r.key], r.target),
+				fmt.Sprintf("%.1f× (%s vs %s ms)", ratio, num(quantile(b, 0.5)), num(quantile(a, 0.5))), pass)
+			checks = append(checks, v.Line())
 		}
 	}
 	if strace {
@@ -133,6 +136,22 @@ func report(w io.Writer, agents []*agent, runs int, strace bool, took time.Durat
 	} else {
 		fmt.Fprintf(w, "| processes forked | strace not installed | | |\n")
 	}
+	peak := 0.0
+	for _, k := range []string{"start RSS", "monitor RSS", "stop RSS"} {
+		for _, v := range vip.m[k] {
+			peak = max(peak, v)
+		}
+	}
+	peakB := peak * (1 << 20)
+	v := res.Check("vip peak RSS ≤ 15 MB (start, monitor, stop)", fmt.Sprintf("%.1f MB (%.1f MiB)", peakB/1e6, peak), peak > 0 && peakB <= 15e6)
+	ok = ok && v.Met
+	checks = append(checks, v.Line())
 	fmt.Fprintf(w, "\nTargets:\n%s\n", strings.Join(checks, "\n"))
+	res.Add("exec → first gratuitous ARP on the wire (ms, log)", "vip", "ms", true, vip.m["first ARP"])
+	res.Add("exec → first gratuitous ARP on the wire (ms, log)", "IPaddr2", "ms", true, ref.m["first ARP"])
+	res.Add("exec → last gratuitous ARP on the wire (ms)", "vip", "ms", false, vip.m["last ARP"])
+	res.Add("exec → last gratuitous ARP on the wire (ms)", "IPaddr2", "ms", false, ref.m["last ARP"])
+	res.Add("CPU per monitor call (ms, log)", "vip", "ms", true, vip.m["monitor CPU"])
+	res.Add("CPU per monitor call (ms, log)", "IPaddr2", "ms", true, ref.m["monitor CPU"])
 	return ok
 }

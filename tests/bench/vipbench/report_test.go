@@ -51,3 +51,19 @@ func TestParseStrace(t *testing.T) {
 		t.Errorf("parseStrace = %+v, want %+v", got, want)
 	}
 }
+
+func TestParseStraceShortPids(t *testing.T) {
+	// strace -f pads pids to five columns: short pids have two spaces.
+	out := `6773  execve("/usr/lib/ocf/resource.d/heartbeat/IPaddr2", ["IPaddr2", "monitor"], 0x7ff /* 8 vars */) = 0
+6773  clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f1) = 6774
+6774  execve("/usr/bin/basename", ["basename", "x"], 0x55c /* 9 vars */) = 0
+6773  clone(child_stack=0x1, flags=CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, tls=0x2 <unfinished ...>
+12345 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>
+6773  <... clone resumed>) = 6775
+12345 <... clone resumed>) = 12346
+12346 execve("/bin/ip", ["ip"], 0x1 /* 1 var */) = -1 ENOENT (No such file or directory)
+`
+	if got, want := parseStrace(out), (procCount{forks: 2, execs: 1}); got != want {
+		t.Errorf("parseStrace = %+v, want %+v", got, want)
+	}
+}
