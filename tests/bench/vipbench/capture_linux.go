@@ -11,6 +11,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/hanet/hanet/tests/bench/internal/benchkit"
 )
 
 // An arp is a gratuitous ARP frame seen on the peer, with the kernel's
@@ -39,7 +41,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // startCapture opens an AF_PACKET socket for ARP on ifname inside ns.
 func startCapture(ns netns.NsHandle, ifname string, ip netip.Addr) (*capture, error) {
 	c := &capture{ip: ip, done: make(chan struct{}), exited: make(chan struct{}), fd: -1}
-	err := inNS(ns, func() error {
+	err := benchkit.InNS(ns, func() error {
 		ifi, err := net.InterfaceByName(ifname)
 		if err != nil {
 			return err

@@ -26,10 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
-
-	"github.com/vishvananda/netns"
 
 	"github.com/hanet/hanet/tests/bench/internal/benchkit"
 )
@@ -168,68 +165,16 @@ func run() int {
 	return 0
 }
 
-// A result is one finished action.
-type result struct {
-	t0        time.Time // just before fork/exec
-	wall, cpu time.Duration
-	code      int
-	stderr    string
-}
-
-// execIn runs "path action" with env inside ns and measures it: wall time
-// from just before fork to the reaping of the process, user+system CPU from
-// its rusage (which includes the children it waited for, not detached
-// ones). Output goes to files, not pipes, so a background child
-// holding them cannot delay the end.
-func execIn(ns netns.NsHandle, path, action string, env []string) (result, error) {
-	return execArgs(ns, env, path, action)
-}
-
-// execArgs is execIn for any command line.
-func execArgs(ns netns.NsHandle, env []string, path string, args ...string) (result, error) {
-	out, err := os.CreateTemp("", "vipbench-out-")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
-	cmd := exec.Command(path, args...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = out, out
-	var r result
-	if err := inNS(ns, func() error {
-		r.t0 = time.Now()
-		return cmd.Start()
-	}); err != nil {
-		return r, err
-	}
-	werr := cmd.Wait()
-	r.wall = time.Since(r.t0)
-	var ee *exec.ExitError
-	if werr != nil && !errors.As(werr, &ee) {
-		return r, werr
-	}
-	r.code = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
-	}
-	data, _ := os.ReadFile(out.Name())
-	r.stderr = string(data)
-	return r, nil
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
 // cycle runs start, waits for the ARP burst, monitor, stop, and records
 // the measurements.
 func cycle(l *lab, c *capture, a *agent) error {
 	mark := c.count()
-	start, err := execIn(l.ns, a.path, "start", a.env())
+	start, err := benchkit.Run(l.ns, a.env(), a.path, "start")
 	if err != nil {
 		return err
 	}
-	if start.code != 0 {
-		return fmt.Errorf("start: rc=%d\n%s", start.code, start.stderr)
+	if start.Code != 0 {
+		return fmt.Errorf("start: rc=%d\n%s", start.Code, start.Output)
 	}
 	frames := c.quiet(mark, 2*rounds, 300*time.Millisecond, 3*time.Second)
 	if len(frames) == 0 {
@@ -238,32 +183,32 @@ func cycle(l *lab, c *capture, a *agent) error {
 	if ok, err := l.hasAddr(vipAddr); err != nil || !ok {
 		return fmt.Errorf("address absent after start (%v)", err)
 	}
-	mon, err := execIn(l.ns, a.path, "monitor", a.env("OCF_RESKEY_CRM_meta_interval=10000"))
+	mon, err := benchkit.Run(l.ns, a.env("OCF_RESKEY_CRM_meta_interval=10000"), a.path, "monitor")
 	if err != nil {
 		return err
 	}
-	if mon.code != 0 {
-		return fmt.Errorf("monitor: rc=%d\n%s", mon.code, mon.stderr)
+	if mon.Code != 0 {
+		return fmt.Errorf("monitor: rc=%d\n%s", mon.Code, mon.Output)
 	}
-	stop, err := execIn(l.ns, a.path, "stop", a.env())
+	stop, err := benchkit.Run(l.ns, a.env(), a.path, "stop")
 	if err != nil {
 		return err
 	}
-	if stop.code != 0 {
-		return fmt.Errorf("stop: rc=%d\n%s", stop.code, stop.stderr)
+	if stop.Code != 0 {
+		return fmt.Errorf("stop: rc=%d\n%s", stop.Code, stop.Output)
 	}
 	if ok, err := l.hasAddr(vipAddr); err != nil || ok {
 		return fmt.Errorf("address present after stop (%v)", err)
 	}
-	a.m.add("start wall", ms(start.wall))
-	a.m.add("start CPU", ms(start.cpu))
-	a.m.add("first ARP", ms(frames[0].at.Sub(start.t0)))
-	a.m.add("last ARP", ms(frames[len(frames)-1].at.Sub(start.t0)))
+	a.m.add("start wall", benchkit.DurMs(start.Wall))
+	a.m.add("start CPU", benchkit.DurMs(start.CPU))
+	a.m.add("first ARP", benchkit.DurMs(frames[0].at.Sub(start.T0)))
+	a.m.add("last ARP", benchkit.DurMs(frames[len(frames)-1].at.Sub(start.T0)))
 	a.m.add("ARP frames", float64(len(frames)))
-	a.m.add("monitor wall", ms(mon.wall))
-	a.m.add("monitor CPU", ms(mon.cpu))
-	a.m.add("stop wall", ms(stop.wall))
-	a.m.add("stop CPU", ms(stop.cpu))
+	a.m.add("monitor wall", benchkit.DurMs(mon.Wall))
+	a.m.add("monitor CPU", benchkit.DurMs(mon.CPU))
+	a.m.add("stop wall", benchkit.DurMs(stop.Wall))
+	a.m.add("stop CPU", benchkit.DurMs(stop.CPU))
 	return nil
 }
 
@@ -288,12 +233,12 @@ func measureRSS(l *lab, a *agent) error {
 			if action == "monitor" {
 				env = a.env("OCF_RESKEY_CRM_meta_interval=10000")
 			}
-			r, err := execArgs(l.ns, env, "/usr/bin/time", "-f", "%M", "-o", out.Name(), a.path, action)
+			r, err := benchkit.Run(l.ns, env, "/usr/bin/time", "-f", "%M", "-o", out.Name(), a.path, action)
 			if err != nil {
 				return err
 			}
-			if r.code != 0 {
-				return fmt.Errorf("%s: rc=%d\n%s", action, r.code, r.stderr)
+			if r.Code != 0 {
+				return fmt.Errorf("%s: rc=%d\n%s", action, r.Code, r.Output)
 			}
 			data, err := os.ReadFile(out.Name())
 			if err != nil {
@@ -343,7 +288,7 @@ func countProcs(l *lab, c *capture, a *agent) (map[string]procCount, error) {
 		wrapper := exec.Command(strace, "-f", "-qq", "-o", out.Name(),
 			"-e", "trace=execve,execveat,clone,clone3,fork,vfork", a.path, action)
 		wrapper.Env = env
-		if err := inNS(l.ns, wrapper.Start); err != nil {
+		if err := benchkit.InNS(l.ns, wrapper.Start); err != nil {
 			return nil, err
 		}
 		if err := wrapper.Wait(); err != nil {

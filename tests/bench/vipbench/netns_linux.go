@@ -4,81 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/hanet/hanet/tests/bench/internal/benchkit"
 )
-
-// newNS creates an anonymous network namespace from a throw-away locked
-// thread, so the caller never moves. It is freed when its handle is closed
-// and no process or socket holds it.
-func newNS() (netns.NsHandle, error) {
-	type result struct {
-		ns  netns.NsHandle
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{netns.None(), err}
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.New()
-		if err != nil {
-			ch <- result{netns.None(), fmt.Errorf("unshare network namespace: %w", err)} // thread dies locked
-			return
-		}
-		if err := netns.Set(orig); err != nil {
-			ns.Close()
-			ch <- result{netns.None(), fmt.Errorf("restore network namespace: %w", err)}
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- result{ns, nil}
-	}()
-	r := <-ch
-	return r.ns, r.err
-}
-
-// inNS runs fn on a locked thread switched into ns. A thread that cannot
-// be switched back stays locked and dies with its goroutine.
-func inNS(ns netns.NsHandle, fn func() error) error {
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			ch <- err
-			return
-		}
-		err = fn()
-		if rerr := netns.Set(orig); rerr != nil {
-			ch <- errors.Join(err, rerr)
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- err
-	}()
-	return <-ch
-}
 
 // A lab is the benchmark's world: the agent namespace with lan0 and the
 // peer namespace with peer0, joined by a veth pair.
@@ -95,10 +28,10 @@ const (
 func newLab() (*lab, error) {
 	l := &lab{}
 	var err error
-	if l.ns, err = newNS(); err != nil {
+	if l.ns, err = benchkit.NewNS(); err != nil {
 		return nil, err
 	}
-	if l.peer, err = newNS(); err != nil {
+	if l.peer, err = benchkit.NewNS(); err != nil {
 		l.ns.Close()
 		return nil, err
 	}
@@ -110,6 +43,23 @@ func newLab() (*lab, error) {
 }
 
 func (l *lab) setup() error {
+	// IPv4 only: no IPv6 router solicitations or MLD reports in the way.
+	for _, ns := range []netns.NsHandle{l.ns, l.peer} {
+		if err := benchkit.Sysctl(ns, "net/ipv6/conf/default/disable_ipv6", "1"); err != nil {
+			return fmt.Errorf("disable IPv6: %w", err)
+		}
+	}
+	if err := benchkit.Veth(l.ns, labNIC, 0, l.peer, peerNIC); err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		ns         netns.NsHandle
+		name, cidr string
+	}{{l.ns, labNIC, "192.0.2.1/24"}, {l.peer, peerNIC, "192.0.2.2/24"}} {
+		if err := benchkit.AddAddr(s.ns, s.name, s.cidr); err != nil {
+			return fmt.Errorf("add %s to %s: %w", s.cidr, s.name, err)
+		}
+	}
 	h, err := netlink.NewHandleAt(l.ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return err
@@ -120,41 +70,6 @@ func (l *lab) setup() error {
 		return err
 	}
 	defer hp.Close()
-	// IPv4 only: no IPv6 router solicitations or MLD reports in the way.
-	for _, ns := range []netns.NsHandle{l.ns, l.peer} {
-		if err := inNS(ns, func() error {
-			return os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1"), 0)
-		}); err != nil {
-			return fmt.Errorf("disable IPv6: %w", err)
-		}
-	}
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name = labNIC
-	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: peerNIC, PeerNamespace: netlink.NsFd(int(l.peer))}); err != nil {
-		return fmt.Errorf("add veth: %w", err)
-	}
-	for _, s := range []struct {
-		h    *netlink.Handle
-		name string
-		cidr string
-	}{{h, "lo", ""}, {h, labNIC, "192.0.2.1/24"}, {hp, "lo", ""}, {hp, peerNIC, "192.0.2.2/24"}} {
-		link, err := s.h.LinkByName(s.name)
-		if err != nil {
-			return err
-		}
-		if s.cidr != "" {
-			a, err := netlink.ParseAddr(s.cidr)
-			if err != nil {
-				return err
-			}
-			if err := s.h.AddrAdd(link, a); err != nil {
-				return fmt.Errorf("add %s to %s: %w", s.cidr, s.name, err)
-			}
-		}
-		if err := s.h.LinkSetUp(link); err != nil {
-			return fmt.Errorf("set %s up: %w", s.name, err)
-		}
-	}
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		a, err1 := h.LinkByName(labNIC)
 		b, err2 := hp.LinkByName(peerNIC)
@@ -177,28 +92,8 @@ func (l *lab) setup() error {
 func (l *lab) close() {
 	for _, ns := range []netns.NsHandle{l.ns, l.peer} {
 		if ns.IsOpen() {
-			killIn(ns)
+			benchkit.KillIn(ns)
 			ns.Close()
-		}
-	}
-}
-
-// killIn sends SIGKILL to every process whose network namespace is ns.
-func killIn(ns netns.NsHandle) {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(ns), &st); err != nil {
-		return
-	}
-	want := fmt.Sprintf("net:[%d]", st.Ino)
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		link, err := os.Readlink(filepath.Join(d, "ns", "net"))
-		if err != nil || link != want {
-			continue
-		}
-		var pid int
-		if _, err := fmt.Sscan(strings.TrimPrefix(d, "/proc/"), &pid); err == nil && pid != os.Getpid() {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 }

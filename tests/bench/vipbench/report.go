@@ -4,30 +4,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/hanet/hanet/tests/bench/internal/benchkit"
 )
-
-// quantile returns the q-quantile (0..1) of samples by linear
-// interpolation between closest ranks; NaN when there are none.
-func quantile(samples []float64, q float64) float64 {
-	if len(samples) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), samples...)
-	sort.Float64s(s)
-	pos := q * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := int(math.Ceil(pos))
-	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
-}
 
 // A row of the table: a metric, its unit, and the ratio IPaddr2/vip the
 // issue demands (0: none).
@@ -51,48 +33,6 @@ var rows = []row{
 	{"stop RSS", "stop: peak RSS", "MiB", 0},
 }
 
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "–"
-	case v >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
-}
-
-// cell renders "median unit (p10–p90)".
-func cell(samples []float64, unit string) string {
-	med, p10, p90 := quantile(samples, 0.5), quantile(samples, 0.1), quantile(samples, 0.9)
-	if unit != "" {
-		unit = " " + unit
-	}
-	return fmt.Sprintf("%s%s (%s–%s)", num(med), unit, num(p10), num(p90))
-}
-
-func kernel() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return "?"
-	}
-	return unix.ByteSliceToString(u.Release[:])
-}
-
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "?"
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "?"
-}
-
 // shortKey names the targeted metrics in verdicts.
 var shortKey = map[string]string{"first ARP": "exec → first gratuitous ARP", "monitor CPU": "monitor CPU"}
 
@@ -107,23 +47,23 @@ func report(w io.Writer, agents []*agent, runs int, strace bool, took time.Durat
 		"CPU from the agent's rusage, which includes the children it waited for but not the detached ARP sender; "+
 		"peak RSS is the largest process of the action. "+
 		"State on tmpfs; no syslog (IPaddr2 would fork logger for each line with HA_LOGFACILITY set).\n\n",
-		runs, took.Round(time.Second), kernel(), runtime.NumCPU(), cpuModel(), vipAddr, labNIC)
+		runs, took.Round(time.Second), benchkit.Kernel(), runtime.NumCPU(), benchkit.CPUModel(), vipAddr, labNIC)
 	fmt.Fprintf(w, "| metric | %s | %s | IPaddr2 / vip |\n|---|---|---|---|\n", vip.name, ref.name)
 	ok := true
 	var checks []string
 	for _, r := range rows {
 		a, b := vip.m[r.key], ref.m[r.key]
-		ratio := quantile(b, 0.5) / quantile(a, 0.5)
+		ratio := benchkit.Median(b) / benchkit.Median(a)
 		rs := "–"
 		if !math.IsNaN(ratio) && !math.IsInf(ratio, 0) && r.key != "ARP frames" {
 			rs = fmt.Sprintf("%.1f×", ratio)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.label, cell(a, r.unit), cell(b, r.unit), rs)
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.label, benchkit.Cell(a, r.unit), benchkit.Cell(b, r.unit), rs)
 		if r.target > 0 {
 			pass := ratio >= r.target
 			ok = ok && pass
 			v := res.Check(fmt.Sprintf("vip %s ≥ %.0f× IPaddr2's (IPaddr2/vip, medians)", shortKey[r.key], r.target),
-				fmt.Sprintf("%.1f× (%s vs %s ms)", ratio, num(quantile(b, 0.5)), num(quantile(a, 0.5))), pass)
+				fmt.Sprintf("%.1f× (%s vs %s ms)", ratio, benchkit.Num(benchkit.Median(b)), benchkit.Num(benchkit.Median(a))), pass)
 			checks = append(checks, v.Line())
 		}
 	}

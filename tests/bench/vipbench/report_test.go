@@ -1,33 +1,6 @@
 package main
 
-import (
-	"math"
-	"testing"
-)
-
-func TestQuantile(t *testing.T) {
-	tests := []struct {
-		in   []float64
-		q    float64
-		want float64
-	}{
-		{[]float64{5}, 0.5, 5},
-		{[]float64{3, 1, 2}, 0.5, 2},
-		{[]float64{1, 2, 3, 4}, 0.5, 2.5},
-		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 0.1, 2},
-		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 0.9, 10},
-		{[]float64{4, 1}, 0, 1},
-		{[]float64{4, 1}, 1, 4},
-	}
-	for _, tt := range tests {
-		if got := quantile(tt.in, tt.q); got != tt.want {
-			t.Errorf("quantile(%v, %v) = %v, want %v", tt.in, tt.q, got, tt.want)
-		}
-	}
-	if got := quantile(nil, 0.5); !math.IsNaN(got) {
-		t.Errorf("quantile(nil) = %v, want NaN", got)
-	}
-}
+import "testing"
 
 func TestParseStrace(t *testing.T) {
 	out := `100 execve("/usr/lib/ocf/resource.d/heartbeat/IPaddr2", ["IPaddr2", "start"], 0x7ffd /* 12 vars */) = 0

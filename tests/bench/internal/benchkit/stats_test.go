@@ -17,6 +17,8 @@ func TestQuantile(t *testing.T) {
 		{[]float64{1, 2, 3, 4}, 0.5, 2.5},
 		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 0.1, 2},
 		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 0.9, 10},
+		{[]float64{4, 1}, 0, 1},
+		{[]float64{4, 1}, 1, 4},
 	} {
 		if got := Quantile(tt.in, tt.q); got != tt.want {
 			t.Errorf("Quantile(%v, %v) = %v, want %v", tt.in, tt.q, got, tt.want)
