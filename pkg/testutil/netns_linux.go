@@ -46,6 +46,33 @@ func NewNS(t testing.TB) netns.NsHandle {
 	return ns
 }
 
+// CreateNS is NewNS for code without a testing.TB (benchmark drivers): it
+// returns a new anonymous network namespace with lo up inside, created from a
+// throw-away locked thread so the caller never moves. The caller owns the
+// handle; the kernel frees the namespace once the handle is closed and
+// nothing else (sockets, processes) holds it.
+func CreateNS() (netns.NsHandle, error) {
+	ns, err := newNS()
+	if err != nil {
+		return netns.None(), fmt.Errorf("create network namespace: %w", err)
+	}
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		ns.Close()
+		return netns.None(), fmt.Errorf("open netlink handle in new namespace: %w", err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err == nil {
+		err = h.LinkSetUp(lo)
+	}
+	if err != nil {
+		ns.Close()
+		return netns.None(), fmt.Errorf("set lo up in new namespace: %w", err)
+	}
+	return ns, nil
+}
+
 // newNS creates an anonymous namespace from a throw-away locked thread.
 func newNS() (netns.NsHandle, error) {
 	type result struct {

@@ -61,6 +61,24 @@ func TestNewNS(t *testing.T) {
 	}
 }
 
+// TestCreateNS checks the testing.TB-free variant used by the benchmarks.
+func TestCreateNS(t *testing.T) {
+	SkipUnlessRoot(t)
+	before := currentNS(t)
+	ns, err := CreateNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if got, after := nsInode(t, ns), currentNS(t); got == before || after != before {
+		t.Fatalf("CreateNS: new namespace %d, caller in %d (was %d)", got, after, before)
+	}
+	lo, err := Handle(t, ns).LinkByName("lo")
+	if err != nil || lo.Attrs().Flags&net.FlagUp == 0 {
+		t.Fatalf("lo in created namespace: %v, err %v", lo, err)
+	}
+}
+
 func TestInNS(t *testing.T) {
 	SkipUnlessRoot(t)
 	ns := NewNS(t)

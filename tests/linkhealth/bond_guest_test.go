@@ -13,7 +13,6 @@
 package linkhealth
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -334,114 +333,27 @@ func (r *bondRig) waitStatus(want ...string) lh.Status {
 }
 
 // watchers returns the pids of watchers whose state lives in r.state.
-func (r *bondRig) watchers() []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if !bytes.Contains(cmd, []byte("\x00__watch")) {
-			continue
-		}
-		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if bytes.Contains(env, []byte("HANET_LINKHEALTH_STATE="+r.state+"/")) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+func (r *bondRig) watchers() []int { return watchers(r.state) }
 
 // stateFiles lists the state directory, action lock files excepted.
-func (r *bondRig) stateFiles() []string {
-	ents, _ := os.ReadDir(r.state)
-	var names []string
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".lock") {
-			names = append(names, e.Name())
-		}
-	}
-	return names
-}
-
-// gCall is one attrd_updater call the double logged.
-type gCall struct {
-	at   time.Time
-	args []string
-}
-
-func (c gCall) arg(flag string) string {
-	for i, a := range c.args {
-		if a == flag && i+1 < len(c.args) {
-			return c.args[i+1]
-		}
-	}
-	return ""
-}
-
-func (c gCall) has(flag string) bool { return slices.Contains(c.args, flag) }
-
-func (c gCall) String() string { return strings.Join(c.args, " ") }
+func (r *bondRig) stateFiles() []string { return stateFiles(r.state) }
 
 // calls returns every attrd_updater call so far.
-func (r *bondRig) calls() []gCall {
+func (r *bondRig) calls() []attrdCall {
 	r.t.Helper()
-	f, err := os.Open(filepath.Join(r.attrd, "attrd.log"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer f.Close()
-	var cs []gCall
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		sec, frac, _ := strings.Cut(fields[0], ".")
-		s, err1 := strconv.ParseInt(sec, 10, 64)
-		us, err2 := strconv.ParseInt((frac + "000000")[:6], 10, 64)
-		if err1 != nil || err2 != nil {
-			r.t.Fatalf("attrd log line %q: bad timestamp", sc.Text())
-		}
-		cs = append(cs, gCall{at: time.Unix(s, us*1000), args: fields[1:]})
-	}
-	return cs
+	return readAttrdLog(r.t, r.attrd)
 }
 
 // values returns the values set for attribute name (-B), in order.
 func (r *bondRig) values(name string) []string {
-	var vs []string
-	for _, c := range r.calls() {
-		if c.arg("-n") == name && c.has("-B") {
-			vs = append(vs, c.arg("-B"))
-		}
-	}
-	return vs
+	return attrdValues(attrdUpdates(r.calls(), name))
 }
 
 // waitUpdate waits until attribute name is set to value at or after since
 // and returns that call.
-func (r *bondRig) waitUpdate(name, value string, since time.Time) gCall {
+func (r *bondRig) waitUpdate(name, value string, since time.Time) attrdCall {
 	r.t.Helper()
-	deadline := time.Now().Add(waitPublish)
-	for {
-		for _, c := range r.calls() {
-			if c.arg("-n") == name && c.arg("-B") == value && !c.at.Before(since) {
-				return c
-			}
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%s=%s not published within %v after %s; values %v\nwatcher log:\n%s",
-				name, value, waitPublish, since.Format("15:04:05.000"), r.values(name), r.watcherLog())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	return waitAttrdUpdate(r.t, r.attrd, name, value, since, waitPublish, r.watcherLog)
 }
 
 // TestBondHealth: an active-backup bond of two slaves is one healthy link

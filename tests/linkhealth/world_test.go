@@ -11,7 +11,6 @@
 package linkhealth
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -147,27 +146,6 @@ func (w *world) cleanup() {
 	}
 }
 
-// watchers returns the pids of linkhealth watchers whose state lives in dir.
-func watchers(dir string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if !bytes.Contains(cmd, []byte("\x00__watch")) {
-			continue
-		}
-		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if bytes.Contains(env, []byte("HANET_LINKHEALTH_STATE="+dir+"/")) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 // result is one agent run.
 type result struct {
 	code           int
@@ -244,97 +222,24 @@ func (w *world) monitor(params map[string]string) result {
 	return w.run("monitor", params, "OCF_RESKEY_CRM_meta_interval=10000")
 }
 
-// call is one attrd_updater call the double logged.
-type call struct {
-	at   time.Time
-	args []string
-}
-
-// arg returns the value after flag, or "".
-func (c call) arg(flag string) string {
-	for i, a := range c.args {
-		if a == flag && i+1 < len(c.args) {
-			return c.args[i+1]
-		}
-	}
-	return ""
-}
-
-func (c call) has(flag string) bool {
-	for _, a := range c.args {
-		if a == flag {
-			return true
-		}
-	}
-	return false
-}
-
 // calls returns every attrd_updater call so far.
-func (w *world) calls() []call {
+func (w *world) calls() []attrdCall {
 	w.t.Helper()
-	f, err := os.Open(filepath.Join(w.attrd, "attrd.log"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer f.Close()
-	var cs []call
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		ts, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			w.t.Fatalf("attrd log line %q: %v", sc.Text(), err)
-		}
-		sec := int64(ts)
-		cs = append(cs, call{at: time.Unix(sec, int64((ts-float64(sec))*1e9)), args: fields[1:]})
-	}
-	return cs
+	return readAttrdLog(w.t, w.attrd)
 }
 
 // updates returns the values set for attribute name (-B), in order, with
 // their times.
-func (w *world) updates(name string) []call {
-	var us []call
-	for _, c := range w.calls() {
-		if c.arg("-n") == name && c.has("-B") {
-			us = append(us, c)
-		}
-	}
-	return us
-}
+func (w *world) updates(name string) []attrdCall { return attrdUpdates(w.calls(), name) }
 
 // values returns the values of updates(name).
-func (w *world) values(name string) []string {
-	var vs []string
-	for _, c := range w.updates(name) {
-		vs = append(vs, c.arg("-B"))
-	}
-	return vs
-}
+func (w *world) values(name string) []string { return attrdValues(w.updates(name)) }
 
 // waitUpdate waits until attribute name is set to value after time since,
 // and returns that call.
-func (w *world) waitUpdate(name, value string, since time.Time, timeout time.Duration) call {
+func (w *world) waitUpdate(name, value string, since time.Time, timeout time.Duration) attrdCall {
 	w.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, c := range w.updates(name) {
-			if c.arg("-B") == value && !c.at.Before(since) {
-				return c
-			}
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("%s=%s not published within %v after %s; calls %v\nwatcher log:\n%s",
-				name, value, timeout, since.Format("15:04:05.000"), w.values(name), w.watcherLog())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	return waitAttrdUpdate(w.t, w.attrd, name, value, since, timeout, w.watcherLog)
 }
 
 // setAttrdExit makes the double exit with code (0: succeed).
@@ -375,16 +280,7 @@ func (w *world) watcherPid() int {
 }
 
 // stateFiles lists the state directory, action lock files excepted.
-func (w *world) stateFiles() []string {
-	ents, _ := os.ReadDir(w.state)
-	var names []string
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".lock") {
-			names = append(names, e.Name())
-		}
-	}
-	return names
-}
+func (w *world) stateFiles() []string { return stateFiles(w.state) }
 
 // linkDown and linkUp set link name in ns administratively down or up and
 // return the time just before the change.

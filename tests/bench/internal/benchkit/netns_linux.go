@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -14,88 +13,18 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/hanet/hanet/pkg/testutil"
 )
 
 // NewNS creates an anonymous network namespace with lo up, from a
 // throw-away locked thread, so the caller never moves. It is freed when its
-// handle is closed and no process or socket holds it.
-func NewNS() (netns.NsHandle, error) {
-	type result struct {
-		ns  netns.NsHandle
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{netns.None(), err}
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.New()
-		if err != nil {
-			ch <- result{netns.None(), fmt.Errorf("unshare network namespace: %w", err)} // thread dies locked
-			return
-		}
-		if err := netns.Set(orig); err != nil {
-			ns.Close()
-			ch <- result{netns.None(), fmt.Errorf("restore network namespace: %w", err)}
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- result{ns, nil}
-	}()
-	r := <-ch
-	if r.err != nil {
-		return r.ns, r.err
-	}
-	h, err := netlink.NewHandleAt(r.ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		r.ns.Close()
-		return netns.None(), err
-	}
-	defer h.Close()
-	lo, err := h.LinkByName("lo")
-	if err == nil {
-		err = h.LinkSetUp(lo)
-	}
-	if err != nil {
-		r.ns.Close()
-		return netns.None(), fmt.Errorf("lo: %w", err)
-	}
-	return r.ns, nil
-}
+// handle is closed and no process or socket holds it. See testutil.CreateNS.
+func NewNS() (netns.NsHandle, error) { return testutil.CreateNS() }
 
 // InNS runs fn on a locked thread switched into ns. A thread that cannot be
-// switched back stays locked and dies with its goroutine.
-func InNS(ns netns.NsHandle, fn func() error) error {
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			ch <- err
-			return
-		}
-		err = fn()
-		if rerr := netns.Set(orig); rerr != nil {
-			ch <- errors.Join(err, rerr)
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- err
-	}()
-	return <-ch
-}
+// switched back stays locked and dies with its goroutine. See testutil.InNS.
+func InNS(ns netns.NsHandle, fn func() error) error { return testutil.InNS(ns, fn) }
 
 // Sysctl writes value to /proc/sys/<key> (slashes) as seen from ns.
 func Sysctl(ns netns.NsHandle, key, value string) error {
