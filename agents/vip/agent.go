@@ -94,24 +94,6 @@ func family(ip netip.Addr) int {
 	return netlink.FAMILY_V6
 }
 
-// findAddr finds ip among the addresses of link, or of every link when link
-// is nil. Absent, the error wraps netif.ErrAddrNotFound.
-func findAddr(h *netif.Handle, ip netip.Addr, link netlink.Link) (netlink.Link, *netlink.Addr, error) {
-	if link == nil {
-		return h.FindAddr(ip)
-	}
-	addrs, err := h.Addrs(link, family(ip))
-	if err != nil {
-		return nil, nil, err
-	}
-	for i := range addrs {
-		if got, ok := netip.AddrFromSlice(addrs[i].IP); ok && got.Unmap() == ip {
-			return link, &addrs[i], nil
-		}
-	}
-	return nil, nil, fmt.Errorf("find address %s on %s: %w", ip, link.Attrs().Name, netif.ErrAddrNotFound)
-}
-
 // nicLink resolves the nic parameter (a kernel or alternative name). Absent
 // on this node, the error wraps netif.ErrLinkNotFound and carries ErrArgs.
 func nicLink(h *netif.Handle, nic string) (netlink.Link, error) {
@@ -238,7 +220,7 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) (err error) {
 
 	// Already there? (Find, do not re-derive: a route lookup may now be
 	// answered by the address itself.)
-	cur, addr, ferr := findAddr(h, cfg.IP, lookIn)
+	cur, addr, ferr := h.FindAddrOn(lookIn, cfg.IP)
 	switch {
 	case ferr == nil:
 		return a.adopt(ctx, c, h, cfg, link, cur, addr)
@@ -457,7 +439,7 @@ func (Agent) Stop(ctx context.Context, c *ocf.Call) error {
 	}
 	// The same address may sit on several links; remove it everywhere.
 	for range 8 {
-		link, addr, err := findAddr(h, cfg.IP, lookIn)
+		link, addr, err := h.FindAddrOn(lookIn, cfg.IP)
 		if errors.Is(err, netif.ErrAddrNotFound) {
 			break
 		}
@@ -471,7 +453,7 @@ func (Agent) Stop(ctx context.Context, c *ocf.Call) error {
 		}
 		c.Log.Infof("removed %s from %s", pfx, link.Attrs().Name)
 	}
-	if _, _, err := findAddr(h, cfg.IP, lookIn); !errors.Is(err, netif.ErrAddrNotFound) {
+	if _, _, err := h.FindAddrOn(lookIn, cfg.IP); !errors.Is(err, netif.ErrAddrNotFound) {
 		return ocf.Errorf(ocf.ErrGeneric, "%s is still configured after removing it", cfg.IP)
 	}
 	if cfg.FlushRoutes {
@@ -518,7 +500,7 @@ func (Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 		want = l
 	}
 	// With nic given only its addresses matter: elsewhere is not running.
-	link, addr, err := findAddr(h, cfg.IP, want)
+	link, addr, err := h.FindAddrOn(want, cfg.IP)
 	if errors.Is(err, netif.ErrAddrNotFound) {
 		if want != nil {
 			if other, _, err := h.FindAddr(cfg.IP); err == nil && !(cfg.IP.Is6() && cfg.IP.IsLinkLocalUnicast()) {

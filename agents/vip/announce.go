@@ -210,7 +210,7 @@ func (Agent) Helper(ctx context.Context, c *ocf.Call, name string) error {
 		return kernelErr(err, "background announcements of "+cfg.IP.String())
 	}
 	present := func() bool {
-		_, _, err := findAddr(h, cfg.IP, link)
+		_, _, err := h.FindAddrOn(link, cfg.IP)
 		return err == nil
 	}
 

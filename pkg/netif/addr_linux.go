@@ -63,6 +63,30 @@ func (h *Handle) FindAddr(ip netip.Addr) (netlink.Link, *netlink.Addr, error) {
 	return nil, nil, fmt.Errorf("find address %s: %w", ip, ErrAddrNotFound)
 }
 
+// FindAddrOn finds ip among the addresses of link only (any IPv6 spelling,
+// IPv4-mapped or not); absent, the error wraps ErrAddrNotFound. A nil link
+// means every link, as FindAddr. Equivalent to: ip addr show dev $link to $ip
+func (h *Handle) FindAddrOn(link netlink.Link, ip netip.Addr) (netlink.Link, *netlink.Addr, error) {
+	if link == nil {
+		return h.FindAddr(ip)
+	}
+	ip = ip.WithZone("").Unmap()
+	family := netlink.FAMILY_V6
+	if ip.Is4() {
+		family = netlink.FAMILY_V4
+	}
+	addrs, err := h.Addrs(link, family)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find address %s on %s: %w", ip, link.Attrs().Name, err)
+	}
+	for i := range addrs {
+		if got, ok := netip.AddrFromSlice(addrs[i].IP); ok && got.Unmap() == ip {
+			return link, &addrs[i], nil
+		}
+	}
+	return nil, nil, fmt.Errorf("find address %s on %s: %w", ip, link.Attrs().Name, ErrAddrNotFound)
+}
+
 // AddrReplace configures address prefix (address and prefix length, e.g.
 // 192.0.2.10/24) on link with opts, adding it or updating an existing one,
 // then re-reads the link's addresses and fails unless the address is there

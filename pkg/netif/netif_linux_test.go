@@ -237,3 +237,36 @@ func TestRouteFor(t *testing.T) {
 		})
 	}
 }
+
+func TestFindAddrOn(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	ns := testutil.NewNS(t)
+	testutil.Veth(t, ns, "va", ns, "vb")
+	testutil.AddAddr(t, ns, "va", "192.0.2.10/24")
+	testutil.AddAddr(t, ns, "vb", "2001:db8::10/64")
+	h := openAt(t, ns)
+	va, vb := testutil.Link(t, ns, "va"), testutil.Link(t, ns, "vb")
+	tests := []struct {
+		ip       string
+		link     netlink.Link
+		wantLink string
+		wantErr  error
+	}{
+		{"192.0.2.10", va, "va", nil},
+		{"::ffff:192.0.2.10", va, "va", nil},
+		{"192.0.2.10", vb, "", ErrAddrNotFound}, // elsewhere does not count
+		{"2001:DB8::0010", vb, "vb", nil},
+		{"2001:db8::10", va, "", ErrAddrNotFound},
+		{"2001:db8::10", nil, "vb", nil}, // nil: every link
+	}
+	for _, tt := range tests {
+		link, _, err := h.FindAddrOn(tt.link, netip.MustParseAddr(tt.ip))
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("FindAddrOn(%v, %s) error = %v, want %v", tt.link != nil, tt.ip, err, tt.wantErr)
+			continue
+		}
+		if err == nil && link.Attrs().Name != tt.wantLink {
+			t.Errorf("FindAddrOn(%s) on %s, want %s", tt.ip, link.Attrs().Name, tt.wantLink)
+		}
+	}
+}
