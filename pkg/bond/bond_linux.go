@@ -175,6 +175,11 @@ func (h *Handle) bond(name string) (*netlink.Bond, error) {
 	if err != nil {
 		return nil, err
 	}
+	return asBond(l, name)
+}
+
+// asBond returns l as a bond, or an error wrapping ErrNotBond.
+func asBond(l netlink.Link, name string) (*netlink.Bond, error) {
 	b, ok := l.(*netlink.Bond)
 	if !ok {
 		return nil, fmt.Errorf("%s is a %s interface: %w", name, l.Type(), ErrNotBond)
@@ -396,17 +401,27 @@ var miiNames = map[netlink.BondSlaveMiiStatus]string{
 // Equivalent to: ip -d link show $name; ip -d link show master $name;
 // cat /sys/class/net/$name/bonding/{slaves,active_slave,ad_*}
 func (h *Handle) Status(name string) (*Status, error) {
-	b, err := h.bond(name)
-	if err != nil {
-		return nil, err
-	}
+	// One dump gives the bond and its ports: monitor runs this every few
+	// seconds. The bond is looked up on its own only when the dump lacks
+	// it (absent, or named by an alternative name), for the typed error.
 	links, err := h.Links()
 	if err != nil {
 		return nil, err
 	}
+	var b *netlink.Bond
 	names := map[int]string{}
 	for _, l := range links {
 		names[l.Attrs().Index] = l.Attrs().Name
+		if l.Attrs().Name == name {
+			if b, err = asBond(l, name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if b == nil {
+		if b, err = h.bond(name); err != nil {
+			return nil, err
+		}
 	}
 	a := b.Attrs()
 	st := &Status{
