@@ -4,7 +4,6 @@ package bondtest
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -265,83 +263,21 @@ func (l *lab) echo() {
 	}()
 }
 
-// A stream sends numbered UDP datagrams to the peer's echo server at a
-// fixed interval and records which came back and when.
-type stream struct {
-	conn     *net.UDPConn
-	interval time.Duration
-	done     chan struct{}
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	sent     int
-	got      map[uint32]bool
-	times    []time.Time
-}
+// A stream is a testutil.UDPStream to the peer's echo server, stopped at
+// the end of the test.
+type stream struct{ *testutil.UDPStream }
 
 func (l *lab) stream(interval time.Duration) *stream {
-	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.ParseIP(l.peerIP()), Port: 7})
+	us, err := testutil.StartUDPStream(&net.UDPAddr{IP: net.ParseIP(l.peerIP()), Port: 7}, interval)
 	must(l.t, err)
-	s := &stream{conn: conn, interval: interval, done: make(chan struct{}), got: map[uint32]bool{}}
-	s.wg.Add(2)
-	go func() { // receiver
-		defer s.wg.Done()
-		buf := make([]byte, 64)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			if n >= 4 {
-				s.mu.Lock()
-				seq := binary.BigEndian.Uint32(buf)
-				if !s.got[seq] {
-					s.got[seq] = true
-					s.times = append(s.times, time.Now())
-				}
-				s.mu.Unlock()
-			}
-		}
-	}()
-	go func() { // sender
-		defer s.wg.Done()
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		var b [4]byte
-		for seq := uint32(0); ; seq++ {
-			binary.BigEndian.PutUint32(b[:], seq)
-			_, _ = conn.Write(b[:])
-			s.mu.Lock()
-			s.sent++
-			s.mu.Unlock()
-			select {
-			case <-s.done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
+	s := &stream{us}
 	l.t.Cleanup(func() { s.stop() })
 	return s
 }
 
 // stop ends the stream (letting the last echoes arrive) and returns how
 // many datagrams were sent and lost and the longest time without an echo.
-func (s *stream) stop() (sent, lost int, gap time.Duration) {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-		time.Sleep(200 * time.Millisecond)
-		s.conn.Close()
-	}
-	s.wg.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 1; i < len(s.times); i++ {
-		gap = max(gap, s.times[i].Sub(s.times[i-1]))
-	}
-	return s.sent, s.sent - len(s.got), gap
-}
+func (s *stream) stop() (sent, lost int, gap time.Duration) { return s.Stop(200 * time.Millisecond) }
 
 // traffic checks that datagrams cross the bond: at least 18 of 20 come back.
 func (l *lab) traffic() {

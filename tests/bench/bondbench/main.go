@@ -56,7 +56,6 @@ import (
 	"bufio"
 	"context"
 	"debug/elf"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -76,6 +75,7 @@ import (
 
 	"github.com/hanet/hanet/agents/bond"
 	"github.com/hanet/hanet/pkg/ocf"
+	"github.com/hanet/hanet/pkg/testutil"
 	"github.com/hanet/hanet/tests/bench/internal/benchkit"
 )
 
@@ -699,89 +699,23 @@ func (l *lab) ping() error {
 	return fmt.Errorf("no echo from %s over %s", l.peerIP(), l.bond)
 }
 
-// A stream sends numbered UDP datagrams to the echo server at a fixed
-// interval and records when each came back.
-type stream struct {
-	conn  *net.UDPConn
-	done  chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	sent  int
-	got   map[uint32]bool
-	times []time.Time
-}
+// A stream is a testutil.UDPStream to the echo server.
+type stream struct{ *testutil.UDPStream }
 
 func (l *lab) stream(interval time.Duration) (*stream, error) {
-	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.ParseIP(l.peerIP()), Port: 7})
+	us, err := testutil.StartUDPStream(&net.UDPAddr{IP: net.ParseIP(l.peerIP()), Port: 7}, interval)
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{conn: conn, done: make(chan struct{}), got: map[uint32]bool{}}
-	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		buf := make([]byte, 64)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				continue // ECONNREFUSED and the like while the path is down
-			}
-			if n >= 4 {
-				seq := binary.BigEndian.Uint32(buf)
-				s.mu.Lock()
-				if !s.got[seq] {
-					s.got[seq] = true
-					s.times = append(s.times, time.Now())
-				}
-				s.mu.Unlock()
-			}
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		var b [4]byte
-		for seq := uint32(0); ; seq++ {
-			binary.BigEndian.PutUint32(b[:], seq)
-			_, _ = conn.Write(b[:])
-			s.mu.Lock()
-			s.sent++
-			s.mu.Unlock()
-			select {
-			case <-s.done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return s, nil
+	return &stream{us}, nil
 }
 
 // echoedAfter reports whether an echo came back after t.
-func (s *stream) echoedAfter(t time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.times) > 0 && s.times[len(s.times)-1].After(t)
-}
+func (s *stream) echoedAfter(t time.Time) bool { return s.EchoedAfter(t) }
 
 // stop ends the stream and returns datagrams sent and lost and the longest
 // time without an echo.
-func (s *stream) stop() (sent, lost int, gap time.Duration) {
-	close(s.done)
-	time.Sleep(20 * time.Millisecond)
-	s.conn.Close()
-	s.wg.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 1; i < len(s.times); i++ {
-		gap = max(gap, s.times[i].Sub(s.times[i-1]))
-	}
-	return s.sent, s.sent - len(s.got), gap
-}
+func (s *stream) stop() (sent, lost int, gap time.Duration) { return s.Stop(20 * time.Millisecond) }
 
 // carrierWatch records when a link first reports IFF_LOWER_UP after arm,
 // from a netlink subscription.
