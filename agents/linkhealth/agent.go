@@ -15,7 +15,6 @@
 package linkhealth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -103,7 +102,7 @@ func (a Agent) Start(ctx context.Context, c *ocf.Call) error {
 	}
 	defer lock.Unlock()
 	var rec record
-	if f.state.Load(f.record(), &rec) == nil && isWatcher(rec.Pid, f.base) {
+	if f.state.Load(f.record(), &rec) == nil && ocf.IsHelper(rec.Pid, "watch", stateEnv+"="+f.base) {
 		c.Log.Infof("already running (watcher pid %d)", rec.Pid)
 		return nil
 	}
@@ -186,11 +185,11 @@ func waitStarted(ctx context.Context, f files, pid int) (*Status, error) {
 			}
 		}
 		// pid is this process's own child, never reaped here, so it cannot
-		// be recycled: ask alive, not isWatcher. Right after ocf.Spawn
+		// be recycled: ask ocf.Alive, not ocf.IsHelper. Right after ocf.Spawn
 		// returns, /proc/<pid>/cmdline may still show this process's own
 		// command line (or nothing) while the child's execve completes, and
-		// isWatcher took a slow exec (seen under qemu TCG) for an exit.
-		if !alive(pid) {
+		// IsHelper took a slow exec (seen under qemu TCG) for an exit.
+		if !ocf.Alive(pid) {
 			if f.state.Load(f.status(), &st) == nil && st.Pid == pid && st.Fatal != "" {
 				continue // it wrote why before exiting
 			}
@@ -239,7 +238,7 @@ func (a Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 		}
 		return ocf.Wrap(ocf.ErrGeneric, err, "monitor")
 	}
-	if isWatcher(rec.Pid, f.base) {
+	if ocf.IsHelper(rec.Pid, "watch", stateEnv+"="+f.base) {
 		var st Status
 		if err := f.state.Load(f.status(), &st); err != nil {
 			return ocf.Wrap(ocf.ErrGeneric, err, "monitor: watcher status")
@@ -255,7 +254,7 @@ func (a Agent) Monitor(ctx context.Context, c *ocf.Call) error {
 	if err := f.state.Load(f.record(), &rec); err != nil {
 		return ocf.ErrNotRunning // stopped meanwhile
 	}
-	if isWatcher(rec.Pid, f.base) { // restarted meanwhile
+	if ocf.IsHelper(rec.Pid, "watch", stateEnv+"="+f.base) { // restarted meanwhile
 		return a.Monitor(ctx, c)
 	}
 	cfg, err := loadConf(f)
@@ -306,7 +305,7 @@ func (a Agent) Stop(ctx context.Context, c *ocf.Call) error {
 	hasSt := f.state.Load(f.status(), &st) == nil
 
 	pids := watcherPids(f.base)
-	if hasRec && isWatcher(rec.Pid, f.base) && !contains(pids, rec.Pid) {
+	if hasRec && ocf.IsHelper(rec.Pid, "watch", stateEnv+"="+f.base) && !contains(pids, rec.Pid) {
 		pids = append(pids, rec.Pid)
 	}
 	for _, pid := range pids {
@@ -360,7 +359,7 @@ func (a Agent) Reload(ctx context.Context, c *ocf.Call) error {
 	}
 	defer lock.Unlock()
 	var rec record
-	if f.state.Load(f.record(), &rec) != nil || !isWatcher(rec.Pid, f.base) {
+	if f.state.Load(f.record(), &rec) != nil || !ocf.IsHelper(rec.Pid, "watch", stateEnv+"="+f.base) {
 		c.Log.Infof("reload: not running, nothing to apply")
 		return nil
 	}
@@ -392,7 +391,7 @@ func (a Agent) Reload(ctx context.Context, c *ocf.Call) error {
 				cfg.Multiplier, cfg.ProbeInterval, cfg.ProbeTimeout, cfg.FailCount, cfg.RecoverCount, cfg.Dampen, cfg.Health, cfg.MinHealthy)
 			return nil
 		}
-		if !isWatcher(rec.Pid, f.base) {
+		if !ocf.IsHelper(rec.Pid, "watch", stateEnv+"="+f.base) {
 			return ocf.Errorf(ocf.ErrGeneric, "reload: watcher (pid %d) exited", rec.Pid)
 		}
 		select {
@@ -420,35 +419,6 @@ func contains[T comparable](s []T, v T) bool {
 	return false
 }
 
-// isWatcher reports whether pid is a live watcher for the instance whose
-// state files start with base: its command line is "<agent> __watch" and
-// its environment names base. A zombie has an empty command line and does
-// not count; nor does a recycled pid.
-func isWatcher(pid int, base string) bool {
-	if pid <= 1 {
-		return false
-	}
-	cmd, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return false
-	}
-	args := bytes.Split(cmd, []byte{0})
-	if len(args) < 2 || string(args[1]) != "__watch" {
-		return false
-	}
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil {
-		return false
-	}
-	want := []byte(stateEnv + "=" + base)
-	for _, kv := range bytes.Split(env, []byte{0}) {
-		if bytes.Equal(kv, want) {
-			return true
-		}
-	}
-	return false
-}
-
 // watcherPids returns every live watcher of the instance with state base.
 func watcherPids(base string) []int {
 	ents, err := os.ReadDir("/proc")
@@ -461,7 +431,7 @@ func watcherPids(base string) []int {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		if isWatcher(pid, base) {
+		if ocf.IsHelper(pid, "watch", stateEnv+"="+base) {
 			pids = append(pids, pid)
 		}
 	}
@@ -474,7 +444,7 @@ func killWatcher(ctx context.Context, pid int) bool {
 	gone := func(d time.Duration) bool {
 		deadline := time.Now().Add(d)
 		for {
-			if !alive(pid) {
+			if !ocf.Alive(pid) {
 				return true
 			}
 			if time.Now().After(deadline) || ctx.Err() != nil {
@@ -490,15 +460,4 @@ func killWatcher(ctx context.Context, pid int) bool {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	ctx = context.Background()
 	return gone(time.Second)
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// pid (comm) S ...: the state follows the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X')
 }

@@ -1,10 +1,8 @@
 package vip
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -256,38 +254,6 @@ func removeIfOwn(path string, pid int) {
 	}
 }
 
-// isAnnouncer reports whether process pid is a background announcer of ip.
-func isAnnouncer(pid int, ip netip.Addr) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !bytes.Contains(cmdline, []byte("\x00__garp")) {
-		return false
-	}
-	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-	if err != nil {
-		return false
-	}
-	for _, kv := range bytes.Split(environ, []byte{0}) {
-		if string(kv) == envIP+"="+ip.String() {
-			return true
-		}
-	}
-	return false
-}
-
-// alive reports whether process pid exists and is not a zombie.
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 || i+2 >= len(stat) {
-		return false
-	}
-	state := stat[i+2]
-	return state != 'Z' && state != 'X'
-}
-
 // killBackground stops the background announcer of ip, if one runs, and
 // waits (briefly) until it is gone, so no announcement follows a stop.
 func killBackground(c *ocf.Call, ip netip.Addr) {
@@ -298,7 +264,7 @@ func killBackground(c *ocf.Call, ip netip.Addr) {
 	}
 	defer os.Remove(path)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 1 || !isAnnouncer(pid, ip) {
+	if err != nil || pid <= 1 || !ocf.IsHelper(pid, "garp", envIP+"="+ip.String()) {
 		return
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -307,7 +273,7 @@ func killBackground(c *ocf.Call, ip netip.Addr) {
 		}
 		return
 	}
-	for deadline := time.Now().Add(killWait); alive(pid) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(killWait); ocf.Alive(pid) && time.Now().Before(deadline); {
 		time.Sleep(2 * time.Millisecond)
 	}
 	c.Log.Infof("stopped the background announcements of %s (pid %d)", ip, pid)
